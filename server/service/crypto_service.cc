@@ -1,0 +1,419 @@
+#include "server/service/crypto_service.h"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "server/config/config.h"
+#include "server/crypto/error.h"
+#include "server/crypto/message_crypt.h"
+#include "server/crypto/random.h"
+#include "server/crypto/raw_data.h"
+#include "server/crypto/signature.h"
+#include "server/crypto/user_data.h"
+#include "server/envelope/envelope.h"
+#include "server/log/log.h"
+#include "server/service/errors.h"
+
+namespace wxcrypto {
+namespace {
+
+using ::wxcrypto::v1::BuildEncryptedReplyRequest;
+using ::wxcrypto::v1::BuildEncryptedReplyResponse;
+using ::wxcrypto::v1::DecryptPushRequest;
+using ::wxcrypto::v1::DecryptPushResponse;
+using ::wxcrypto::v1::DecryptUserDataRequest;
+using ::wxcrypto::v1::DecryptUserDataResponse;
+using ::wxcrypto::v1::VerifyRawDataRequest;
+using ::wxcrypto::v1::VerifyRawDataResponse;
+using ::wxcrypto::v1::VerifyUrlRequest;
+using ::wxcrypto::v1::VerifyUrlResponse;
+
+// Length of a generated nonce; WeChat's own are 9-10 digits.
+constexpr std::size_t kNonceSize = 10;
+
+absl::Status ArgumentError(absl::string_view reason_word,
+                           absl::string_view message) {
+  return WxError(absl::StatusCode::kInvalidArgument, WxErrorCode::kIllegalBuffer,
+                 reason_word, message);
+}
+
+absl::Status AppNotFound() {
+  return WxError(absl::StatusCode::kNotFound,
+                 WxErrorCode::kValidateReceiveIdError, reason::kAppNotFound,
+                 "app_id is not configured");
+}
+
+// Looks the app up in the live config.
+absl::StatusOr<const App*> FindApp(const std::shared_ptr<const Config>& config,
+                                   absl::string_view app_id) {
+  const App* app = config == nullptr ? nullptr : config->FindApp(app_id);
+  if (app == nullptr) return AppNotFound();
+  return app;
+}
+
+// Checks the request timestamp against the app's window, if it has one.
+absl::Status CheckTimestamp(const App& app, absl::string_view timestamp,
+                            std::int64_t now) {
+  const std::int64_t window = app.max_timestamp_skew_seconds();
+  if (window <= 0) return absl::OkStatus();
+  std::int64_t value = 0;
+  if (timestamp.empty() || timestamp.size() > 19 ||
+      !absl::ascii_isdigit(static_cast<unsigned char>(timestamp.front())) ||
+      !absl::SimpleAtoi(timestamp, &value)) {
+    return WxError(absl::StatusCode::kUnauthenticated,
+                   WxErrorCode::kValidateSignatureError,
+                   reason::kTimestampInvalid,
+                   "timestamp is not a decimal Unix time");
+  }
+  if (value < now - window || value > now + window) {
+    return WxError(absl::StatusCode::kUnauthenticated,
+                   WxErrorCode::kValidateSignatureError,
+                   reason::kTimestampOutOfWindow,
+                   absl::StrCat("timestamp is more than ", window,
+                                " seconds from the server's clock"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<const MessageCrypt*> RequireCrypt(const App& app) {
+  const MessageCrypt* crypt = app.message_crypt();
+  if (crypt == nullptr) {
+    return WxError(absl::StatusCode::kFailedPrecondition,
+                   WxErrorCode::kIllegalAesKey, reason::kAesKeyNotConfigured,
+                   "app has no EncodingAESKey configured");
+  }
+  return crypt;
+}
+
+v1::EnvelopeFormat ToProto(EnvelopeFormat format) {
+  return static_cast<v1::EnvelopeFormat>(static_cast<int>(format));
+}
+
+void CopyFields(const FieldList& fields, DecryptPushResponse& response) {
+  auto& map = *response.mutable_fields();
+  for (const auto& [name, value] : fields) {
+    // FieldList keeps the first of repeated names; so does insert.
+    map.insert({name, value});
+  }
+}
+
+ServiceOptions WithDefaults(ServiceOptions options) {
+  if (!options.now_unix_seconds) {
+    options.now_unix_seconds = [] { return absl::ToUnixSeconds(absl::Now()); };
+  }
+  return options;
+}
+
+}  // namespace
+
+CryptoServiceImpl::CryptoServiceImpl(const ConfigStore* store, Metrics* metrics,
+                                     ServiceOptions options)
+    : store_(store),
+      metrics_(metrics),
+      options_(WithDefaults(std::move(options))) {}
+
+absl::Status CryptoServiceImpl::HandleDecryptPush(
+    const DecryptPushRequest& request, DecryptPushResponse& response) const {
+  const std::shared_ptr<const Config> config = store_->Get();
+  absl::StatusOr<const App*> found = FindApp(config, request.app_id());
+  if (!found.ok()) return found.status();
+  const App& app = **found;
+
+  const std::string& encrypt_type = request.encrypt_type();
+  bool encrypted = false;
+  if (encrypt_type == "aes") {
+    encrypted = true;
+  } else if (!encrypt_type.empty() && encrypt_type != "raw") {
+    return ArgumentError(reason::kEncryptTypeInvalid,
+                         "encrypt_type must be \"aes\", \"raw\" or empty");
+  }
+  absl::Status timestamp_ok =
+      CheckTimestamp(app, request.timestamp(), options_.now_unix_seconds());
+  if (!timestamp_ok.ok()) return timestamp_ok;
+
+  absl::StatusOr<PushEnvelope> envelope = ParsePushEnvelope(request.body());
+  if (!encrypted) {
+    if (!app.AcceptsPlaintext()) {
+      return WxError(absl::StatusCode::kFailedPrecondition,
+                     WxErrorCode::kValidateSignatureError,
+                     reason::kPlaintextNotAllowed,
+                     "app is in secure mode: plaintext pushes are refused");
+    }
+    absl::Status signature_ok = VerifyUrlSignature(
+        request.signature(), app.token(), request.timestamp(), request.nonce());
+    if (!signature_ok.ok()) return signature_ok;
+    if (!envelope.ok()) return envelope.status();
+    absl::StatusOr<FieldList> fields = ExtractMessageFields(request.body());
+    if (!fields.ok()) return fields.status();
+    response.set_message(request.body());
+    response.set_envelope_format(ToProto(envelope->format));
+    response.set_encrypted(false);
+    response.set_key_index(0);
+    CopyFields(*fields, response);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<const MessageCrypt*> crypt = RequireCrypt(app);
+  if (!crypt.ok()) return crypt.status();
+  if (!envelope.ok()) return envelope.status();
+  if (!envelope->has_encrypt) {
+    return WxError(absl::StatusCode::kInvalidArgument,
+                   WxErrorCode::kParseXmlError, reason::kEncryptMissing,
+                   "encrypt_type is aes but the body has no Encrypt field");
+  }
+  // The signature covers Encrypt: check it before any decryption.
+  absl::Status signature_ok =
+      VerifyMsgSignature(request.msg_signature(), app.token(),
+                         request.timestamp(), request.nonce(), envelope->encrypt);
+  if (!signature_ok.ok()) return signature_ok;
+  absl::StatusOr<DecryptedMessage> decrypted =
+      (*crypt)->Decrypt(envelope->encrypt);
+  if (!decrypted.ok()) return decrypted.status();
+  absl::StatusOr<FieldList> fields = ExtractMessageFields(decrypted->message);
+  if (!fields.ok()) return fields.status();
+  if (decrypted->key_index > 0 && metrics_ != nullptr) {
+    metrics_->RecordPreviousKeyDecrypt(app.app_id());
+  }
+  response.set_message(std::move(decrypted->message));
+  response.set_envelope_format(ToProto(envelope->format));
+  response.set_encrypted(true);
+  response.set_key_index(static_cast<std::uint32_t>(decrypted->key_index));
+  CopyFields(*fields, response);
+  return absl::OkStatus();
+}
+
+absl::Status CryptoServiceImpl::HandleBuildEncryptedReply(
+    const BuildEncryptedReplyRequest& request,
+    BuildEncryptedReplyResponse& response) const {
+  const std::shared_ptr<const Config> config = store_->Get();
+  absl::StatusOr<const App*> found = FindApp(config, request.app_id());
+  if (!found.ok()) return found.status();
+  const App& app = **found;
+  absl::StatusOr<const MessageCrypt*> crypt = RequireCrypt(app);
+  if (!crypt.ok()) return crypt.status();
+
+  const int format_value = request.envelope_format();
+  if (format_value < static_cast<int>(EnvelopeFormat::kXml) ||
+      format_value > static_cast<int>(EnvelopeFormat::kJsonLowercase)) {
+    return WxError(absl::StatusCode::kInvalidArgument,
+                   WxErrorCode::kGenReturnXmlError,
+                   reason::kEnvelopeFormatInvalid,
+                   "envelope_format must be XML, JSON or JSON_LOWERCASE");
+  }
+  const auto format = static_cast<EnvelopeFormat>(format_value);
+
+  std::string widget_message;
+  absl::string_view message = request.message();
+  if (request.reply_case() == BuildEncryptedReplyRequest::kWidgetData) {
+    const v1::WidgetData& widget = request.widget_data();
+    WidgetDataReply reply;
+    reply.to_user_name = widget.to_user_name();
+    reply.from_user_name = widget.from_user_name();
+    reply.create_time = widget.create_time() != 0 ? widget.create_time()
+                                                  : options_.now_unix_seconds();
+    reply.lifespan = widget.lifespan();
+    reply.query = widget.query();
+    reply.scene = widget.scene() != 0 ? widget.scene() : 1;
+    reply.data = widget.data();
+    absl::StatusOr<std::string> built = BuildWidgetDataReply(format, reply);
+    if (!built.ok()) return built.status();
+    widget_message = *std::move(built);
+    message = widget_message;
+  }
+
+  ReplyFields fields;
+  fields.timestamp = request.timestamp().empty()
+                         ? absl::StrCat(options_.now_unix_seconds())
+                         : request.timestamp();
+  if (request.nonce().empty()) {
+    absl::StatusOr<std::string> nonce = RandomNonce(kNonceSize);
+    if (!nonce.ok()) return nonce.status();
+    fields.nonce = *std::move(nonce);
+  } else {
+    fields.nonce = request.nonce();
+  }
+  absl::StatusOr<std::string> encrypt =
+      (*crypt)->Encrypt(message, request.key_index());
+  if (!encrypt.ok()) return encrypt.status();
+  fields.encrypt = *std::move(encrypt);
+  fields.msg_signature = ComputeMsgSignature(app.token(), fields.timestamp,
+                                             fields.nonce, fields.encrypt);
+  absl::StatusOr<std::string> body = BuildReplyEnvelope(format, fields);
+  if (!body.ok()) return body.status();
+
+  response.set_body(*std::move(body));
+  response.set_content_type(std::string(EnvelopeContentType(format)));
+  response.set_encrypt(std::move(fields.encrypt));
+  response.set_msg_signature(std::move(fields.msg_signature));
+  response.set_timestamp(std::move(fields.timestamp));
+  response.set_nonce(std::move(fields.nonce));
+  return absl::OkStatus();
+}
+
+absl::Status CryptoServiceImpl::HandleDecryptUserData(
+    const DecryptUserDataRequest& request,
+    DecryptUserDataResponse& response) const {
+  UserDataRequest user_data_request;
+  user_data_request.app_id = request.app_id();
+  user_data_request.session_key = request.session_key();
+  user_data_request.encrypted_data = request.encrypted_data();
+  user_data_request.iv = request.iv();
+  user_data_request.max_age_seconds = request.max_age_seconds();
+  user_data_request.now_unix_seconds = options_.now_unix_seconds();
+  absl::StatusOr<UserData> data = ::wxcrypto::DecryptUserData(user_data_request);
+  if (!data.ok()) return data.status();
+  response.set_data(std::move(data->data));
+  response.set_watermark_app_id(std::move(data->watermark_app_id));
+  response.set_watermark_timestamp(data->watermark_timestamp);
+  return absl::OkStatus();
+}
+
+absl::Status CryptoServiceImpl::HandleVerifyRawData(
+    const VerifyRawDataRequest& request,
+    VerifyRawDataResponse& response) const {
+  if (request.session_key().empty()) {
+    return WxError(absl::StatusCode::kInvalidArgument,
+                   WxErrorCode::kUserDataIllegalAesKey,
+                   reason::kSessionKeyInvalid, "session_key is empty");
+  }
+  response.set_valid(::wxcrypto::VerifyRawData(request.raw_data(), request.signature(),
+                                   request.session_key()));
+  return absl::OkStatus();
+}
+
+absl::Status CryptoServiceImpl::HandleVerifyUrl(
+    const VerifyUrlRequest& request, VerifyUrlResponse& response) const {
+  const std::shared_ptr<const Config> config = store_->Get();
+  absl::StatusOr<const App*> found = FindApp(config, request.app_id());
+  if (!found.ok()) return found.status();
+  const App& app = **found;
+  absl::Status timestamp_ok =
+      CheckTimestamp(app, request.timestamp(), options_.now_unix_seconds());
+  if (!timestamp_ok.ok()) return timestamp_ok;
+  if (request.echostr().empty()) {
+    return ArgumentError(reason::kEchostrMissing, "echostr is empty");
+  }
+  if (request.msg_signature().empty()) {
+    // Official accounts and mini programs: signature over token, timestamp
+    // and nonce; echostr goes back as is.
+    absl::Status signature_ok = VerifyUrlSignature(
+        request.signature(), app.token(), request.timestamp(), request.nonce());
+    if (!signature_ok.ok()) return signature_ok;
+    response.set_echostr(request.echostr());
+    return absl::OkStatus();
+  }
+  // WeCom: msg_signature also covers echostr, which is encrypted.
+  absl::StatusOr<const MessageCrypt*> crypt = RequireCrypt(app);
+  if (!crypt.ok()) return crypt.status();
+  absl::Status signature_ok =
+      VerifyMsgSignature(request.msg_signature(), app.token(),
+                         request.timestamp(), request.nonce(), request.echostr());
+  if (!signature_ok.ok()) return signature_ok;
+  absl::StatusOr<DecryptedMessage> decrypted = (*crypt)->Decrypt(request.echostr());
+  if (!decrypted.ok()) return decrypted.status();
+  response.set_echostr(std::move(decrypted->message));
+  return absl::OkStatus();
+}
+
+grpc::ServerUnaryReactor* CryptoServiceImpl::Run(
+    Method method, grpc::CallbackServerContext* context,
+    const google::protobuf::MessageLite& request, absl::string_view app_id,
+    const std::function<absl::Status()>& handler) {
+  const absl::Time start = absl::Now();
+  absl::Status status;
+  const int in_flight = in_flight_.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (refusing_.load(std::memory_order_relaxed)) {
+    status = ServiceError(absl::StatusCode::kUnavailable, reason::kDraining,
+                          "server is shutting down; retry on another replica");
+  } else if (in_flight > options_.max_concurrent_requests) {
+    status = ServiceError(absl::StatusCode::kResourceExhausted,
+                          reason::kOverloaded, "server is overloaded; retry");
+  } else if (context->deadline() < std::chrono::system_clock::now()) {
+    status = ServiceError(absl::StatusCode::kDeadlineExceeded,
+                          reason::kDeadlineExceeded,
+                          "deadline passed before the request was handled");
+  } else if (request.ByteSizeLong() > options_.max_request_bytes) {
+    status = WxError(absl::StatusCode::kResourceExhausted,
+                     WxErrorCode::kIllegalBuffer, reason::kRequestTooLarge,
+                     absl::StrCat("request is larger than ",
+                                  options_.max_request_bytes, " bytes"));
+  } else {
+    status = handler();
+  }
+  in_flight_.fetch_sub(1, std::memory_order_relaxed);
+
+  grpc::Status grpc_status = ToGrpcStatus(status, context);
+  const auto code = static_cast<absl::StatusCode>(grpc_status.error_code());
+  const std::string reason_word = status.ok() ? "" : GetErrorReason(status);
+  if (metrics_ != nullptr) {
+    metrics_->RecordRequest(method, code, reason_word,
+                            absl::ToDoubleSeconds(absl::Now() - start));
+  }
+  if (!status.ok()) {
+    const LogLevel level = code == absl::StatusCode::kInternal
+                               ? LogLevel::kError
+                               : LogLevel::kDebug;
+    if (LogEnabled(level)) {
+      // The app id is not secret and names the tenant; the message is the
+      // status text, which never holds a secret or plaintext.
+      Log(level, "request failed",
+          {{"method", std::string(MethodName(method))},
+           {"code", absl::StatusCodeToString(code)},
+           {"reason", reason_word.empty() ? std::string(reason::kInternal)
+                                          : reason_word},
+           {"app_id", std::string(app_id.substr(0, 64))},
+           {"error", std::string(grpc_status.error_message())}});
+    }
+  }
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc_status);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* CryptoServiceImpl::DecryptPush(
+    grpc::CallbackServerContext* context, const DecryptPushRequest* request,
+    DecryptPushResponse* response) {
+  return Run(Method::kDecryptPush, context, *request, request->app_id(),
+             [&] { return HandleDecryptPush(*request, *response); });
+}
+
+grpc::ServerUnaryReactor* CryptoServiceImpl::BuildEncryptedReply(
+    grpc::CallbackServerContext* context,
+    const BuildEncryptedReplyRequest* request,
+    BuildEncryptedReplyResponse* response) {
+  return Run(Method::kBuildEncryptedReply, context, *request, request->app_id(),
+             [&] { return HandleBuildEncryptedReply(*request, *response); });
+}
+
+grpc::ServerUnaryReactor* CryptoServiceImpl::DecryptUserData(
+    grpc::CallbackServerContext* context, const DecryptUserDataRequest* request,
+    DecryptUserDataResponse* response) {
+  return Run(Method::kDecryptUserData, context, *request, request->app_id(),
+             [&] { return HandleDecryptUserData(*request, *response); });
+}
+
+grpc::ServerUnaryReactor* CryptoServiceImpl::VerifyRawData(
+    grpc::CallbackServerContext* context, const VerifyRawDataRequest* request,
+    VerifyRawDataResponse* response) {
+  return Run(Method::kVerifyRawData, context, *request, "",
+             [&] { return HandleVerifyRawData(*request, *response); });
+}
+
+grpc::ServerUnaryReactor* CryptoServiceImpl::VerifyUrl(
+    grpc::CallbackServerContext* context, const VerifyUrlRequest* request,
+    VerifyUrlResponse* response) {
+  return Run(Method::kVerifyUrl, context, *request, request->app_id(),
+             [&] { return HandleVerifyUrl(*request, *response); });
+}
+
+}  // namespace wxcrypto

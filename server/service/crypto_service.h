@@ -1,0 +1,100 @@
+// wxcrypto.v1.CryptoService on gRPC's callback API.
+//
+// Each RPC runs inline on the gRPC thread that received it and finishes
+// before returning: the work is bounded CPU (at most one AES pass per
+// configured key over a bounded message) and never waits on I/O, so no
+// handler blocks. The Handle* functions hold the RPC semantics with no gRPC
+// types in their errors; the callback wrappers add the limits, the
+// absl::Status -> grpc::Status conversion, metrics and logs.
+#ifndef WXCRYPTO_SERVER_SERVICE_CRYPTO_SERVICE_H_
+#define WXCRYPTO_SERVER_SERVICE_CRYPTO_SERVICE_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+
+#include "absl/status/status.h"
+#include "server/config/config_store.h"
+#include "server/metrics/metrics.h"
+#include "wxcrypto/v1/crypto_service.grpc.pb.h"
+
+namespace wxcrypto {
+
+struct ServiceOptions {
+  // Largest serialized request handled; larger ones get RESOURCE_EXHAUSTED /
+  // REQUEST_TOO_LARGE. (The transport limit is set above this so that the
+  // service, not the transport, answers with full metadata.)
+  std::size_t max_request_bytes = 1 << 20;
+  // Most RPCs in a handler at once; more get RESOURCE_EXHAUSTED / OVERLOADED.
+  int max_concurrent_requests = 256;
+  // Current Unix time in seconds; replaceable for tests.
+  std::function<std::int64_t()> now_unix_seconds;
+};
+
+class CryptoServiceImpl final
+    : public wxcrypto::v1::CryptoService::CallbackService {
+ public:
+  // `store` and `metrics` must outlive the service. Thread-safe.
+  CryptoServiceImpl(const ConfigStore* store, Metrics* metrics,
+                    ServiceOptions options);
+
+  // Once set, new RPCs fail with UNAVAILABLE / DRAINING.
+  void StopAcceptingRequests() { refusing_.store(true); }
+
+  grpc::ServerUnaryReactor* DecryptPush(
+      grpc::CallbackServerContext* context,
+      const wxcrypto::v1::DecryptPushRequest* request,
+      wxcrypto::v1::DecryptPushResponse* response) override;
+  grpc::ServerUnaryReactor* BuildEncryptedReply(
+      grpc::CallbackServerContext* context,
+      const wxcrypto::v1::BuildEncryptedReplyRequest* request,
+      wxcrypto::v1::BuildEncryptedReplyResponse* response) override;
+  grpc::ServerUnaryReactor* DecryptUserData(
+      grpc::CallbackServerContext* context,
+      const wxcrypto::v1::DecryptUserDataRequest* request,
+      wxcrypto::v1::DecryptUserDataResponse* response) override;
+  grpc::ServerUnaryReactor* VerifyRawData(
+      grpc::CallbackServerContext* context,
+      const wxcrypto::v1::VerifyRawDataRequest* request,
+      wxcrypto::v1::VerifyRawDataResponse* response) override;
+  grpc::ServerUnaryReactor* VerifyUrl(
+      grpc::CallbackServerContext* context,
+      const wxcrypto::v1::VerifyUrlRequest* request,
+      wxcrypto::v1::VerifyUrlResponse* response) override;
+
+  // The RPC semantics, without transport concerns. Public for tests.
+  absl::Status HandleDecryptPush(const wxcrypto::v1::DecryptPushRequest& request,
+                                 wxcrypto::v1::DecryptPushResponse& response) const;
+  absl::Status HandleBuildEncryptedReply(
+      const wxcrypto::v1::BuildEncryptedReplyRequest& request,
+      wxcrypto::v1::BuildEncryptedReplyResponse& response) const;
+  absl::Status HandleDecryptUserData(
+      const wxcrypto::v1::DecryptUserDataRequest& request,
+      wxcrypto::v1::DecryptUserDataResponse& response) const;
+  absl::Status HandleVerifyRawData(
+      const wxcrypto::v1::VerifyRawDataRequest& request,
+      wxcrypto::v1::VerifyRawDataResponse& response) const;
+  absl::Status HandleVerifyUrl(const wxcrypto::v1::VerifyUrlRequest& request,
+                               wxcrypto::v1::VerifyUrlResponse& response) const;
+
+ private:
+  // Runs `handler` under the service's limits and finishes the RPC.
+  grpc::ServerUnaryReactor* Run(Method method,
+                                grpc::CallbackServerContext* context,
+                                const google::protobuf::MessageLite& request,
+                                absl::string_view app_id,
+                                const std::function<absl::Status()>& handler);
+
+  const ConfigStore* const store_;
+  Metrics* const metrics_;
+  const ServiceOptions options_;
+  std::atomic<bool> refusing_{false};
+  std::atomic<int> in_flight_{0};
+};
+
+}  // namespace wxcrypto
+
+#endif  // WXCRYPTO_SERVER_SERVICE_CRYPTO_SERVICE_H_
