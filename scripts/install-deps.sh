@@ -40,15 +40,28 @@ build_packages=(
 )
 
 test_packages=(
-  # promtool for `promtool check metrics` and the Prometheus scrape test.
+  # promtool for `promtool check metrics` and rules, and the real Prometheus
+  # of the scrape test.
   prometheus
-  # Used by the integration tests to drive the server binary.
+  # Deploy checks: YAML lint and parsing of rendered manifests.
   python3
+  python3-yaml
+  yamllint
+  # The Python reference gateway and its end-to-end test.
+  python3-aiohttp
+  python3-grpcio
+  python3-protobuf
 )
 
 packages=("${build_packages[@]}")
 if [[ "${1:-}" == "--test" ]]; then
   packages+=("${test_packages[@]}")
+  # The Node reference gateway needs node and npm (its npm packages come
+  # from client/node/package-lock.json). Machines that already have a
+  # Node.js with npm keep it: Debian's npm conflicts with other builds.
+  if ! command -v npm >/dev/null 2>&1; then
+    packages+=(nodejs npm)
+  fi
 elif [[ $# -gt 0 ]]; then
   echo "usage: $0 [--test]" >&2
   exit 2
