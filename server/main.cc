@@ -16,7 +16,6 @@
 #include <grpcpp/security/tls_credentials_options.h>
 #include <signal.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -26,7 +25,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -37,9 +35,11 @@
 #include "server/config/config_watcher.h"
 #include "server/config/demo_config.h"
 #include "server/crypto/ssl_util.h"
+#include "server/flags/dashed_flags.h"
 #include "server/log/log.h"
 #include "server/metrics/metrics.h"
 #include "server/service/crypto_service.h"
+#include "server/service/server_settings.h"
 
 ABSL_FLAG(std::string, config, "",
           "JSON config file (wxcrypto.v1.Config); reloaded when it changes. "
@@ -218,11 +218,9 @@ int Serve() {
   int grpc_port = 0;
   builder.AddListeningPort(absl::GetFlag(FLAGS_listen), *credentials, &grpc_port);
   builder.RegisterService(&service);
-  // The transport refuses only what is far beyond the service's own limit,
-  // so that oversized requests normally get the service's answer with its
-  // metadata (RESOURCE_EXHAUSTED / REQUEST_TOO_LARGE).
-  builder.SetMaxReceiveMessageSize(static_cast<int>(2 * max_request_bytes + 4096));
-  builder.SetMaxSendMessageSize(static_cast<int>(4 * max_request_bytes + 65536));
+  ServerSettings settings;
+  settings.max_request_bytes = service_options.max_request_bytes;
+  ApplyServerSettings(settings, builder);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || grpc_port == 0) {
     Log(LogLevel::kError, "cannot listen",
@@ -264,35 +262,12 @@ int Serve() {
 }  // namespace
 }  // namespace wxcrypto
 
-// Flags are documented with dashes (--metrics-listen); absl spells them with
-// underscores. Rewrites the name part of every "--flag[=value]" argument so
-// both spellings work.
-std::vector<char*> NormalizeFlagNames(int argc, char** argv,
-                                      std::vector<std::string>& storage) {
-  storage.assign(argv, argv + argc);
-  for (std::size_t i = 1; i < storage.size(); ++i) {
-    std::string& arg = storage[i];
-    if (arg == "--") break;
-    if (arg.rfind("--", 0) != 0) continue;
-    const std::size_t end = std::min(arg.find('='), arg.size());
-    for (std::size_t j = 2; j < end; ++j) {
-      if (arg[j] == '-') arg[j] = '_';
-    }
-  }
-  std::vector<char*> result;
-  for (std::string& arg : storage) result.push_back(arg.data());
-  result.push_back(nullptr);
-  return result;
-}
-
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "wxcrypto-server: WeChat webhook and open-data crypto over gRPC.\n"
       "Usage: wxcrypto-server [--config FILE] [--listen ADDR] "
       "[--metrics-listen ADDR] [--tls-cert FILE --tls-key FILE "
       "[--tls-client-ca FILE]]");
-  std::vector<std::string> storage;
-  std::vector<char*> args = NormalizeFlagNames(argc, argv, storage);
-  absl::ParseCommandLine(argc, args.data());
+  wxcrypto::ParseDashedCommandLine(argc, argv);
   return wxcrypto::Serve();
 }
