@@ -43,6 +43,8 @@ test_packages=(
   # promtool for `promtool check metrics` and rules, and the real Prometheus
   # of the scrape test.
   prometheus
+  # Throwaway CAs and certificates for the TLS tests.
+  openssl
   # Deploy checks: YAML lint and parsing of rendered manifests.
   python3
   python3-yaml

@@ -52,6 +52,8 @@ ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain: serve TLS");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key for --tls-cert");
 ABSL_FLAG(std::string, tls_client_ca, "",
           "PEM CA bundle: require client certificates signed by it (mTLS)");
+ABSL_FLAG(int, tls_refresh_seconds, 10,
+          "How often the TLS files are checked for a rotated certificate");
 ABSL_FLAG(bool, reflection, false, "Serve gRPC server reflection");
 ABSL_FLAG(std::int64_t, max_request_bytes, 1 << 20,
           "Largest request handled; larger ones get RESOURCE_EXHAUSTED");
@@ -94,13 +96,17 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials() {
   }
   // The provider re-reads the files when they change, so a rotated
   // certificate (cert-manager) is served without a restart.
-  constexpr unsigned int kRefreshSeconds = 10;
+  const int refresh_seconds = absl::GetFlag(FLAGS_tls_refresh_seconds);
+  if (refresh_seconds < 1) {
+    return absl::InvalidArgumentError("--tls-refresh-seconds must be at least 1");
+  }
+  const auto refresh_interval = static_cast<unsigned int>(refresh_seconds);
   auto provider =
       client_ca.empty()
           ? std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
-                key, cert, kRefreshSeconds)
+                key, cert, refresh_interval)
           : std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
-                key, cert, client_ca, kRefreshSeconds);
+                key, cert, client_ca, refresh_interval);
   grpc::experimental::TlsServerCredentialsOptions options(provider);
   options.watch_identity_key_cert_pairs();
   if (!client_ca.empty()) {
