@@ -107,6 +107,13 @@ void CopyFields(const FieldList& fields, DecryptPushResponse& response) {
   }
 }
 
+// The app a request names, for logs (VerifyRawData names none).
+template <typename Request>
+absl::string_view AppIdOf(const Request& request) {
+  return request.app_id();
+}
+absl::string_view AppIdOf(const VerifyRawDataRequest&) { return ""; }
+
 ServiceOptions WithDefaults(ServiceOptions options) {
   if (!options.now_unix_seconds) {
     options.now_unix_seconds = [] { return absl::ToUnixSeconds(absl::Now()); };
@@ -325,12 +332,15 @@ absl::Status CryptoServiceImpl::HandleVerifyUrl(
   return absl::OkStatus();
 }
 
+template <typename Request, typename Response>
 grpc::ServerUnaryReactor* CryptoServiceImpl::Run(
     Method method, grpc::CallbackServerContext* context,
-    const google::protobuf::MessageLite& request, absl::string_view app_id,
-    const std::function<absl::Status()>& handler) {
+    const grpc::ByteBuffer* request_bytes, grpc::ByteBuffer* response_bytes,
+    absl::Status (CryptoServiceImpl::*handler)(const Request&, Response&) const) {
   const absl::Time start = absl::Now();
   absl::Status status;
+  Request request;
+  Response response;
   const int in_flight = in_flight_.fetch_add(1, std::memory_order_relaxed) + 1;
   if (refusing_.load(std::memory_order_relaxed)) {
     status = ServiceError(absl::StatusCode::kUnavailable, reason::kDraining,
@@ -342,16 +352,33 @@ grpc::ServerUnaryReactor* CryptoServiceImpl::Run(
     status = ServiceError(absl::StatusCode::kDeadlineExceeded,
                           reason::kDeadlineExceeded,
                           "deadline passed before the request was handled");
-  } else if (request.ByteSizeLong() > options_.max_request_bytes) {
+  } else if (request_bytes->Length() > options_.max_request_bytes) {
     status = WxError(absl::StatusCode::kResourceExhausted,
                      WxErrorCode::kIllegalBuffer, reason::kRequestTooLarge,
                      absl::StrCat("request is larger than ",
                                   options_.max_request_bytes, " bytes"));
   } else {
-    status = handler();
+    grpc::ByteBuffer copy(*request_bytes);  // Deserialize consumes its input
+    if (!grpc::SerializationTraits<Request>::Deserialize(&copy, &request).ok()) {
+      status = WxError(absl::StatusCode::kInvalidArgument,
+                       WxErrorCode::kIllegalBuffer, reason::kRequestInvalid,
+                       "request is not a valid message of this RPC (string "
+                       "fields must be UTF-8)");
+    } else {
+      status = (this->*handler)(request, response);
+    }
   }
   in_flight_.fetch_sub(1, std::memory_order_relaxed);
 
+  if (status.ok()) {
+    bool own_buffer = false;
+    if (!grpc::SerializationTraits<Response>::Serialize(response, response_bytes,
+                                                        &own_buffer)
+             .ok()) {
+      status = ServiceError(absl::StatusCode::kInternal, reason::kInternal,
+                            "response could not be serialized");
+    }
+  }
   grpc::Status grpc_status = ToGrpcStatus(status, context);
   const auto code = static_cast<absl::StatusCode>(grpc_status.error_code());
   const std::string reason_word = status.ok() ? "" : GetErrorReason(status);
@@ -371,7 +398,7 @@ grpc::ServerUnaryReactor* CryptoServiceImpl::Run(
            {"code", absl::StatusCodeToString(code)},
            {"reason", reason_word.empty() ? std::string(reason::kInternal)
                                           : reason_word},
-           {"app_id", std::string(app_id.substr(0, 64))},
+           {"app_id", std::string(AppIdOf(request).substr(0, 64))},
            {"error", std::string(grpc_status.error_message())}});
     }
   }
@@ -381,39 +408,38 @@ grpc::ServerUnaryReactor* CryptoServiceImpl::Run(
 }
 
 grpc::ServerUnaryReactor* CryptoServiceImpl::DecryptPush(
-    grpc::CallbackServerContext* context, const DecryptPushRequest* request,
-    DecryptPushResponse* response) {
-  return Run(Method::kDecryptPush, context, *request, request->app_id(),
-             [&] { return HandleDecryptPush(*request, *response); });
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return Run(Method::kDecryptPush, context, request, response,
+             &CryptoServiceImpl::HandleDecryptPush);
 }
 
 grpc::ServerUnaryReactor* CryptoServiceImpl::BuildEncryptedReply(
-    grpc::CallbackServerContext* context,
-    const BuildEncryptedReplyRequest* request,
-    BuildEncryptedReplyResponse* response) {
-  return Run(Method::kBuildEncryptedReply, context, *request, request->app_id(),
-             [&] { return HandleBuildEncryptedReply(*request, *response); });
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return Run(Method::kBuildEncryptedReply, context, request, response,
+             &CryptoServiceImpl::HandleBuildEncryptedReply);
 }
 
 grpc::ServerUnaryReactor* CryptoServiceImpl::DecryptUserData(
-    grpc::CallbackServerContext* context, const DecryptUserDataRequest* request,
-    DecryptUserDataResponse* response) {
-  return Run(Method::kDecryptUserData, context, *request, request->app_id(),
-             [&] { return HandleDecryptUserData(*request, *response); });
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return Run(Method::kDecryptUserData, context, request, response,
+             &CryptoServiceImpl::HandleDecryptUserData);
 }
 
 grpc::ServerUnaryReactor* CryptoServiceImpl::VerifyRawData(
-    grpc::CallbackServerContext* context, const VerifyRawDataRequest* request,
-    VerifyRawDataResponse* response) {
-  return Run(Method::kVerifyRawData, context, *request, "",
-             [&] { return HandleVerifyRawData(*request, *response); });
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return Run(Method::kVerifyRawData, context, request, response,
+             &CryptoServiceImpl::HandleVerifyRawData);
 }
 
 grpc::ServerUnaryReactor* CryptoServiceImpl::VerifyUrl(
-    grpc::CallbackServerContext* context, const VerifyUrlRequest* request,
-    VerifyUrlResponse* response) {
-  return Run(Method::kVerifyUrl, context, *request, request->app_id(),
-             [&] { return HandleVerifyUrl(*request, *response); });
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return Run(Method::kVerifyUrl, context, request, response,
+             &CryptoServiceImpl::HandleVerifyUrl);
 }
 
 }  // namespace wxcrypto

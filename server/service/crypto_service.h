@@ -34,8 +34,19 @@ struct ServiceOptions {
   std::function<std::int64_t()> now_unix_seconds;
 };
 
-class CryptoServiceImpl final
-    : public wxcrypto::v1::CryptoService::CallbackService {
+// The generated service with every method in its raw (ByteBuffer) callback
+// form: the service measures and parses requests itself, so that an
+// oversized request or one gRPC's parser would refuse (e.g. a string field
+// that is not UTF-8) still gets a documented status with its metadata.
+using RawCryptoService =
+    wxcrypto::v1::CryptoService::WithRawCallbackMethod_DecryptPush<
+        wxcrypto::v1::CryptoService::WithRawCallbackMethod_BuildEncryptedReply<
+            wxcrypto::v1::CryptoService::WithRawCallbackMethod_DecryptUserData<
+                wxcrypto::v1::CryptoService::WithRawCallbackMethod_VerifyRawData<
+                    wxcrypto::v1::CryptoService::WithRawCallbackMethod_VerifyUrl<
+                        wxcrypto::v1::CryptoService::Service>>>>>;
+
+class CryptoServiceImpl final : public RawCryptoService {
  public:
   // `store` and `metrics` must outlive the service. Thread-safe.
   CryptoServiceImpl(const ConfigStore* store, Metrics* metrics,
@@ -44,26 +55,21 @@ class CryptoServiceImpl final
   // Once set, new RPCs fail with UNAVAILABLE / DRAINING.
   void StopAcceptingRequests() { refusing_.store(true); }
 
-  grpc::ServerUnaryReactor* DecryptPush(
-      grpc::CallbackServerContext* context,
-      const wxcrypto::v1::DecryptPushRequest* request,
-      wxcrypto::v1::DecryptPushResponse* response) override;
+  grpc::ServerUnaryReactor* DecryptPush(grpc::CallbackServerContext* context,
+                                        const grpc::ByteBuffer* request,
+                                        grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* BuildEncryptedReply(
-      grpc::CallbackServerContext* context,
-      const wxcrypto::v1::BuildEncryptedReplyRequest* request,
-      wxcrypto::v1::BuildEncryptedReplyResponse* response) override;
-  grpc::ServerUnaryReactor* DecryptUserData(
-      grpc::CallbackServerContext* context,
-      const wxcrypto::v1::DecryptUserDataRequest* request,
-      wxcrypto::v1::DecryptUserDataResponse* response) override;
-  grpc::ServerUnaryReactor* VerifyRawData(
-      grpc::CallbackServerContext* context,
-      const wxcrypto::v1::VerifyRawDataRequest* request,
-      wxcrypto::v1::VerifyRawDataResponse* response) override;
-  grpc::ServerUnaryReactor* VerifyUrl(
-      grpc::CallbackServerContext* context,
-      const wxcrypto::v1::VerifyUrlRequest* request,
-      wxcrypto::v1::VerifyUrlResponse* response) override;
+      grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+      grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* DecryptUserData(grpc::CallbackServerContext* context,
+                                            const grpc::ByteBuffer* request,
+                                            grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* VerifyRawData(grpc::CallbackServerContext* context,
+                                          const grpc::ByteBuffer* request,
+                                          grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* VerifyUrl(grpc::CallbackServerContext* context,
+                                      const grpc::ByteBuffer* request,
+                                      grpc::ByteBuffer* response) override;
 
   // The RPC semantics, without transport concerns. Public for tests.
   absl::Status HandleDecryptPush(const wxcrypto::v1::DecryptPushRequest& request,
@@ -81,12 +87,14 @@ class CryptoServiceImpl final
                                wxcrypto::v1::VerifyUrlResponse& response) const;
 
  private:
-  // Runs `handler` under the service's limits and finishes the RPC.
-  grpc::ServerUnaryReactor* Run(Method method,
-                                grpc::CallbackServerContext* context,
-                                const google::protobuf::MessageLite& request,
-                                absl::string_view app_id,
-                                const std::function<absl::Status()>& handler);
+  // Parses the request, runs `handler` under the service's limits,
+  // serializes the response and finishes the RPC.
+  template <typename Request, typename Response>
+  grpc::ServerUnaryReactor* Run(
+      Method method, grpc::CallbackServerContext* context,
+      const grpc::ByteBuffer* request_bytes, grpc::ByteBuffer* response_bytes,
+      absl::Status (CryptoServiceImpl::*handler)(const Request&, Response&)
+          const);
 
   const ConfigStore* const store_;
   Metrics* const metrics_;

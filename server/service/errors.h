@@ -31,6 +31,7 @@ inline constexpr absl::string_view kTimestampOutOfWindow =
     "TIMESTAMP_OUT_OF_WINDOW";
 inline constexpr absl::string_view kEchostrMissing = "ECHOSTR_MISSING";
 inline constexpr absl::string_view kRequestTooLarge = "REQUEST_TOO_LARGE";
+inline constexpr absl::string_view kRequestInvalid = "REQUEST_INVALID";
 inline constexpr absl::string_view kOverloaded = "OVERLOADED";
 inline constexpr absl::string_view kDraining = "DRAINING";
 inline constexpr absl::string_view kDeadlineExceeded = "DEADLINE_EXCEEDED";
