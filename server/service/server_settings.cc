@@ -10,6 +10,11 @@ void ApplyServerSettings(const ServerSettings& settings,
   builder.SetMaxReceiveMessageSize(2 * limit + 4096);
   // A reply is at most the request's message, encrypted and base64-encoded.
   builder.SetMaxSendMessageSize(4 * limit + 65536);
+  // Gateways hold long-lived HTTP/2 connections; closing each one after a
+  // few minutes (gracefully: in-flight calls finish) makes clients reconnect
+  // and so spreads them over replicas added by the autoscaler.
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, 5 * 60 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, 30 * 1000);
 }
 
 }  // namespace wxcrypto
