@@ -43,6 +43,9 @@ test_packages=(
   # promtool for `promtool check metrics` and rules, and the real Prometheus
   # of the scrape test.
   prometheus
+  # libFuzzer targets (clang with its sanitizer and fuzzer runtimes).
+  clang-14
+  libclang-rt-14-dev
   # Throwaway CAs and certificates for the TLS tests.
   openssl
   # Deploy checks: YAML lint and parsing of rendered manifests.

@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the whole test suite:
-#   - OpenSSL 3 build: crypto core, envelopes, config, service, CLI, the
-#     integration tests against the real server binary, benchmarks (built);
-#   - BoringSSL build: crypto core and envelopes with their tests and
-#     benchmarks (built), proving the core runs on both providers.
+#   - openssl:   crypto core, envelopes, config, service, CLI, gateways,
+#                deploy checks, the integration tests against the real server
+#                binary; benchmarks are built;
+#   - boringssl: crypto core and envelopes with their tests (and benchmarks
+#                built), proving the core runs on both providers;
+#   - asan:      the whole suite again under AddressSanitizer + UBSan;
+#   - tsan:      the concurrency tests (config reload, rotation under load,
+#                drain) under ThreadSanitizer;
+#   - fuzz:      every libFuzzer target for a short fixed time, plus its
+#                regression inputs.
 # Exits non-zero if anything fails. Usage: scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +17,7 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
 
 jobs=$(nproc)
-for preset in openssl boringssl; do
+for preset in openssl boringssl asan tsan fuzz; do
   echo "=== ${preset}: configure and build"
   cmake --preset "${preset}" >/dev/null
   cmake --build --preset "${preset}" -j "${jobs}"

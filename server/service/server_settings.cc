@@ -15,6 +15,10 @@ void ApplyServerSettings(const ServerSettings& settings,
   // and so spreads them over replicas added by the autoscaler.
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, 5 * 60 * 1000);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, 30 * 1000);
+  // A connection that does not complete the HTTP/2 (and TLS) handshake in
+  // 10 s is closed, so silent or half-open clients cannot pile up (gRPC's
+  // default is 120 s).
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 10 * 1000);
 }
 
 }  // namespace wxcrypto
