@@ -99,11 +99,12 @@ v1::EnvelopeFormat ToProto(EnvelopeFormat format) {
   return static_cast<v1::EnvelopeFormat>(static_cast<int>(format));
 }
 
-void CopyFields(const FieldList& fields, DecryptPushResponse& response) {
+// Moves the fields into the response (they can be kilobytes: no copies).
+void MoveFields(FieldList& fields, DecryptPushResponse& response) {
   auto& map = *response.mutable_fields();
-  for (const auto& [name, value] : fields) {
-    // FieldList keeps the first of repeated names; so does insert.
-    map.insert({name, value});
+  for (auto& [name, value] : fields) {
+    // FieldList keeps the first of repeated names; so does try_emplace.
+    map.try_emplace(std::move(name), std::move(value));
   }
 }
 
@@ -166,7 +167,7 @@ absl::Status CryptoServiceImpl::HandleDecryptPush(
     response.set_envelope_format(ToProto(envelope->format));
     response.set_encrypted(false);
     response.set_key_index(0);
-    CopyFields(*fields, response);
+    MoveFields(*fields, response);
     return absl::OkStatus();
   }
 
@@ -195,7 +196,7 @@ absl::Status CryptoServiceImpl::HandleDecryptPush(
   response.set_envelope_format(ToProto(envelope->format));
   response.set_encrypted(true);
   response.set_key_index(static_cast<std::uint32_t>(decrypted->key_index));
-  CopyFields(*fields, response);
+  MoveFields(*fields, response);
   return absl::OkStatus();
 }
 
@@ -332,6 +333,31 @@ absl::Status CryptoServiceImpl::HandleVerifyUrl(
   return absl::OkStatus();
 }
 
+absl::Status CryptoServiceImpl::Admit(
+    std::chrono::system_clock::time_point deadline, std::size_t request_bytes,
+    int in_flight) const {
+  if (refusing_.load(std::memory_order_relaxed)) {
+    return ServiceError(absl::StatusCode::kUnavailable, reason::kDraining,
+                        "server is shutting down; retry on another replica");
+  }
+  if (in_flight > options_.max_concurrent_requests) {
+    return ServiceError(absl::StatusCode::kResourceExhausted,
+                        reason::kOverloaded, "server is overloaded; retry");
+  }
+  if (deadline < std::chrono::system_clock::now()) {
+    return ServiceError(absl::StatusCode::kDeadlineExceeded,
+                        reason::kDeadlineExceeded,
+                        "deadline passed before the request was handled");
+  }
+  if (request_bytes > options_.max_request_bytes) {
+    return WxError(absl::StatusCode::kResourceExhausted,
+                   WxErrorCode::kIllegalBuffer, reason::kRequestTooLarge,
+                   absl::StrCat("request is larger than ",
+                                options_.max_request_bytes, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
 template <typename Request, typename Response>
 grpc::ServerUnaryReactor* CryptoServiceImpl::Run(
     Method method, grpc::CallbackServerContext* context,
@@ -342,22 +368,8 @@ grpc::ServerUnaryReactor* CryptoServiceImpl::Run(
   Request request;
   Response response;
   const int in_flight = in_flight_.fetch_add(1, std::memory_order_relaxed) + 1;
-  if (refusing_.load(std::memory_order_relaxed)) {
-    status = ServiceError(absl::StatusCode::kUnavailable, reason::kDraining,
-                          "server is shutting down; retry on another replica");
-  } else if (in_flight > options_.max_concurrent_requests) {
-    status = ServiceError(absl::StatusCode::kResourceExhausted,
-                          reason::kOverloaded, "server is overloaded; retry");
-  } else if (context->deadline() < std::chrono::system_clock::now()) {
-    status = ServiceError(absl::StatusCode::kDeadlineExceeded,
-                          reason::kDeadlineExceeded,
-                          "deadline passed before the request was handled");
-  } else if (request_bytes->Length() > options_.max_request_bytes) {
-    status = WxError(absl::StatusCode::kResourceExhausted,
-                     WxErrorCode::kIllegalBuffer, reason::kRequestTooLarge,
-                     absl::StrCat("request is larger than ",
-                                  options_.max_request_bytes, " bytes"));
-  } else {
+  status = Admit(context->deadline(), request_bytes->Length(), in_flight);
+  if (status.ok()) {
     grpc::ByteBuffer copy(*request_bytes);  // Deserialize consumes its input
     if (!grpc::SerializationTraits<Request>::Deserialize(&copy, &request).ok()) {
       status = WxError(absl::StatusCode::kInvalidArgument,

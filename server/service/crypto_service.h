@@ -12,6 +12,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -70,6 +71,16 @@ class CryptoServiceImpl final : public RawCryptoService {
   grpc::ServerUnaryReactor* VerifyUrl(grpc::CallbackServerContext* context,
                                       const grpc::ByteBuffer* request,
                                       grpc::ByteBuffer* response) override;
+
+  // Returns OK if a request of `request_bytes` with `deadline` may be
+  // handled now, with `in_flight` requests (this one included) in handlers;
+  // otherwise the status to answer with: UNAVAILABLE / DRAINING once
+  // StopAcceptingRequests was called, RESOURCE_EXHAUSTED / OVERLOADED above
+  // max_concurrent_requests, DEADLINE_EXCEEDED when the deadline has passed
+  // (so no crypto is done for a caller that has given up), and
+  // RESOURCE_EXHAUSTED / REQUEST_TOO_LARGE above max_request_bytes.
+  absl::Status Admit(std::chrono::system_clock::time_point deadline,
+                     std::size_t request_bytes, int in_flight) const;
 
   // The RPC semantics, without transport concerns. Public for tests.
   absl::Status HandleDecryptPush(const wxcrypto::v1::DecryptPushRequest& request,

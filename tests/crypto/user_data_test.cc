@@ -44,6 +44,7 @@ std::string WithWatermark(const std::string& app_id, std::int64_t timestamp) {
                       timestamp, R"(,"appid":")", app_id, R"("}})");
 }
 
+// The request views `encrypted_data`, which must outlive it.
 UserDataRequest Request(const std::string& encrypted_data) {
   UserDataRequest request;
   request.app_id = kAppId;
@@ -159,7 +160,8 @@ TEST(UserDataTest, EveryPostDecryptionFailureIsTheSameError) {
 TEST(UserDataTest, RejectsSessionKeyThatIsNot16BytesOfBase64) {
   for (const char* bad : {"", "tiihtNczf5v6AKRyjwEUhQ=", "tiihtNczf5v6AKRyjwEUhQ==A",
                           "tiihtNczf5v6AKRyjwEU!Q==", "tiihtNczf5v6AKRyjwEUhQQQ"}) {
-    UserDataRequest request = Request(Seal(WithWatermark(kAppId, kWatermarkTime)));
+    const std::string sealed = Seal(WithWatermark(kAppId, kWatermarkTime));
+    UserDataRequest request = Request(sealed);
     request.session_key = bad;
     absl::Status status = DecryptUserData(request).status();
     EXPECT_THAT(status, WxStatusIs(absl::StatusCode::kInvalidArgument,
@@ -171,7 +173,8 @@ TEST(UserDataTest, RejectsSessionKeyThatIsNot16BytesOfBase64) {
 
 TEST(UserDataTest, RejectsIvThatIsNot16BytesOfBase64) {
   for (const char* bad : {"", "r7BXXKkLb8qrSNn05n0qiA", "r7BXXKkLb8qrSNn05n0qiA=!"}) {
-    UserDataRequest request = Request(Seal(WithWatermark(kAppId, kWatermarkTime)));
+    const std::string sealed = Seal(WithWatermark(kAppId, kWatermarkTime));
+    UserDataRequest request = Request(sealed);
     request.iv = bad;
     EXPECT_THAT(DecryptUserData(request),
                 WxStatusIs(absl::StatusCode::kInvalidArgument,
@@ -204,7 +207,8 @@ TEST(UserDataTest, RejectsOversizedEncryptedDataBeforeDecoding) {
 }
 
 TEST(UserDataTest, RejectsNegativeMaxAge) {
-  UserDataRequest request = Request(Seal(WithWatermark(kAppId, kWatermarkTime)));
+  const std::string sealed = Seal(WithWatermark(kAppId, kWatermarkTime));
+  UserDataRequest request = Request(sealed);
   request.max_age_seconds = -1;
   EXPECT_FALSE(DecryptUserData(request).ok());
 }
@@ -216,7 +220,8 @@ TEST(UserDataTest, ErrorsNeverContainSessionKeyOrPlaintext) {
     EXPECT_THAT(text, Not(HasSubstr(kSessionKey))) << name;
     EXPECT_THAT(text, Not(HasSubstr("13800138000"))) << name;
   }
-  UserDataRequest request = Request(Seal(WithWatermark(kAppId, kWatermarkTime)));
+  const std::string sealed = Seal(WithWatermark(kAppId, kWatermarkTime));
+  UserDataRequest request = Request(sealed);
   request.session_key = "tiihtNczf5v6AKRyjwEU!Q==";
   EXPECT_THAT(DecryptUserData(request).status().ToString(),
               Not(HasSubstr("tiihtNczf5v6AKRyjwEU")));

@@ -208,7 +208,14 @@ TEST(ResilienceTest, SilentHalfOpenAndResetClientsLeakNothing) {
   } while (threads_after > threads_before + 2 && std::chrono::steady_clock::now() < deadline);
   EXPECT_LE(threads_after, threads_before + 2);
   const std::int64_t rss_after_kb = ProcStatus(pid, "VmRSS");
+#if !defined(WXCRYPTO_SANITIZED)
+  // Under ASan freed memory sits in a quarantine by design, so RSS says
+  // nothing there; the Release build of this test checks it.
   EXPECT_LT(rss_after_kb - rss_before_kb, 16 * 1024) << "RSS grew by more than 16 MiB";
+#else
+  (void)rss_after_kb;
+  (void)rss_before_kb;
+#endif
   EXPECT_TRUE(ServerAnswers(**server));
 }
 

@@ -131,5 +131,24 @@ TEST_F(CryptoServiceTest, VerifyRawDataRequiresSessionKey) {
                          WxErrorCode::kUserDataIllegalAesKey, "SESSION_KEY_INVALID"));
 }
 
+TEST_F(CryptoServiceTest, AdmitRefusesPassedDeadlineOversizeOverloadAndDraining) {
+  const auto later = std::chrono::system_clock::now() + std::chrono::seconds(5);
+  const auto passed = std::chrono::system_clock::now() - std::chrono::milliseconds(1);
+  EXPECT_THAT(service_->Admit(later, 100, 1), IsOk());
+  EXPECT_THAT(service_->Admit(passed, 100, 1),
+              WxStatusIs(absl::StatusCode::kDeadlineExceeded, static_cast<WxErrorCode>(-1),
+                         "DEADLINE_EXCEEDED"));
+  EXPECT_THAT(service_->Admit(later, (1 << 20) + 1, 1),
+              WxStatusIs(absl::StatusCode::kResourceExhausted, WxErrorCode::kIllegalBuffer,
+                         "REQUEST_TOO_LARGE"));
+  EXPECT_THAT(service_->Admit(later, 100, 257),
+              WxStatusIs(absl::StatusCode::kResourceExhausted, static_cast<WxErrorCode>(-1),
+                         "OVERLOADED"));
+  service_->StopAcceptingRequests();
+  EXPECT_THAT(service_->Admit(later, 100, 1),
+              WxStatusIs(absl::StatusCode::kUnavailable, static_cast<WxErrorCode>(-1),
+                         "DRAINING"));
+}
+
 }  // namespace
 }  // namespace wxcrypto
