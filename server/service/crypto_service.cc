@@ -1,5 +1,6 @@
 #include "server/service/crypto_service.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -67,9 +68,12 @@ absl::Status CheckTimestamp(const App& app, absl::string_view timestamp,
   const std::int64_t window = app.max_timestamp_skew_seconds();
   if (window <= 0) return absl::OkStatus();
   std::int64_t value = 0;
-  if (timestamp.empty() || timestamp.size() > 19 ||
-      !absl::ascii_isdigit(static_cast<unsigned char>(timestamp.front())) ||
-      !absl::SimpleAtoi(timestamp, &value)) {
+  // Digits only: SimpleAtoi alone would also take surrounding whitespace.
+  const bool all_digits =
+      !timestamp.empty() && timestamp.size() <= 18 &&
+      std::all_of(timestamp.begin(), timestamp.end(),
+                  [](char c) { return absl::ascii_isdigit(static_cast<unsigned char>(c)); });
+  if (!all_digits || !absl::SimpleAtoi(timestamp, &value)) {
     return WxError(absl::StatusCode::kUnauthenticated,
                    WxErrorCode::kValidateSignatureError,
                    reason::kTimestampInvalid,

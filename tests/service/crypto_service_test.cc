@@ -85,6 +85,19 @@ TEST_F(CryptoServiceTest, DecryptPushChecksTimestampWindowBeforeAnythingElse) {
                          WxErrorCode::kValidateSignatureError, "TIMESTAMP_OUT_OF_WINDOW"));
 }
 
+TEST_F(CryptoServiceTest, TimestampWithAnythingButDigitsIsInvalid) {
+  for (const char* timestamp : {"1700000010 ", " 1700000010", "1700000010\n", "+1700000010",
+                                "1700000010x", "17000000.1"}) {
+    v1::DecryptPushRequest request = Push(kKey);
+    request.set_timestamp(timestamp);
+    v1::DecryptPushResponse response;
+    EXPECT_THAT(service_->HandleDecryptPush(request, response),
+                WxStatusIs(absl::StatusCode::kUnauthenticated,
+                           WxErrorCode::kValidateSignatureError, "TIMESTAMP_INVALID"))
+        << timestamp;
+  }
+}
+
 TEST_F(CryptoServiceTest, SecureAppRefusesPlaintextPush) {
   v1::DecryptPushRequest request = Push(kKey);
   request.set_encrypt_type("raw");
