@@ -6,8 +6,9 @@
 #   - boringssl: crypto core and envelopes with their tests (and benchmarks
 #                built), proving the core runs on both providers;
 #   - asan:      the whole suite again under AddressSanitizer + UBSan;
-#   - tsan:      the concurrency tests (config reload, rotation under load,
-#                drain) under ThreadSanitizer;
+#   - tsan:      the concurrency tests (config store and watcher, rotation
+#                under load, drain: the test preset's name filter) under
+#                ThreadSanitizer;
 #   - fuzz:      every libFuzzer target for a short fixed time, plus its
 #                regression inputs.
 # Exits non-zero if anything fails. Usage: scripts/test.sh
