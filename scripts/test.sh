@@ -17,6 +17,11 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh --test
 
+# ccache (set as the compiler launcher by the presets) keyed on paths
+# relative to the checkout, so a fresh clone reuses an earlier clone's cache.
+export CCACHE_BASEDIR="${PWD}"
+export CCACHE_NOHASHDIR=true
+
 jobs=$(nproc)
 for preset in openssl boringssl asan tsan fuzz; do
   echo "=== ${preset}: configure and build"
