@@ -93,6 +93,18 @@ v1::DecryptPushRequest SealPush(const std::string& app_id, const std::string& to
   return request;
 }
 
+// The DecryptPush request for one `push` vector of wechat_vectors.json.
+v1::DecryptPushRequest PushFromVector(const rapidjson::Value& v, const std::string& app_id) {
+  v1::DecryptPushRequest request;
+  request.set_app_id(app_id);
+  request.set_msg_signature(v["msg_signature"].GetString());
+  request.set_timestamp(v["timestamp"].GetString());
+  request.set_nonce(v["nonce"].GetString());
+  request.set_encrypt_type("aes");
+  request.set_body(v["body"].GetString());
+  return request;
+}
+
 constexpr char kTextMessage[] =
     "<xml><ToUserName><![CDATA[gh_test]]></ToUserName>"
     "<FromUserName><![CDATA[user]]></FromUserName><CreateTime>1700000000</CreateTime>"
@@ -164,15 +176,9 @@ TEST_F(ServerTest, DecryptPushOpensEveryPushVector) {
   ASSERT_EQ(doc["push"].Size(), 2u);
   for (const auto& v : doc["push"].GetArray()) {
     SCOPED_TRACE(v["name"].GetString());
-    v1::DecryptPushRequest request;
-    request.set_app_id(v["receive_id"].GetString());
-    request.set_msg_signature(v["msg_signature"].GetString());
-    request.set_timestamp(v["timestamp"].GetString());
-    request.set_nonce(v["nonce"].GetString());
-    request.set_encrypt_type("aes");
-    request.set_body(v["body"].GetString());
     v1::DecryptPushResponse response;
-    CallResult result = DecryptPush(*stub_, request, response);
+    CallResult result =
+        DecryptPush(*stub_, PushFromVector(v, v["receive_id"].GetString()), response);
     ASSERT_TRUE(result.status.ok()) << result.status.error_message();
     EXPECT_EQ(response.message(), v["expected_plaintext"].GetString());
     EXPECT_TRUE(response.encrypted());
@@ -188,15 +194,8 @@ TEST_F(ServerTest, DecryptPushOpensEveryPushVector) {
 TEST_F(ServerTest, DecryptPushExtractsFieldsOfOfficialSample) {
   rapidjson::Document doc = ReadTestJson("wechat_vectors.json");
   const auto& v = doc["push"][0];
-  v1::DecryptPushRequest request;
-  request.set_app_id(kOfficialApp);
-  request.set_msg_signature(v["msg_signature"].GetString());
-  request.set_timestamp(v["timestamp"].GetString());
-  request.set_nonce(v["nonce"].GetString());
-  request.set_encrypt_type("aes");
-  request.set_body(v["body"].GetString());
   v1::DecryptPushResponse response;
-  ASSERT_TRUE(DecryptPush(*stub_, request, response).status.ok());
+  ASSERT_TRUE(DecryptPush(*stub_, PushFromVector(v, kOfficialApp), response).status.ok());
   EXPECT_EQ(response.fields().at("ToUserName"), "gh_10f6c3c3ac5a");
   EXPECT_EQ(response.fields().at("MsgType"), "text");
   EXPECT_EQ(response.fields().at("Content"), "abcdteT");
@@ -758,16 +757,9 @@ TEST(ServerLifecycleTest, StartsOnEmbeddedDemoConfigAndSaysSo) {
   EXPECT_TRUE((*server)->WaitForLogLine("EMBEDDED DEMO CONFIG", std::chrono::seconds(1)));
   rapidjson::Document doc = ReadTestJson("wechat_vectors.json");
   const auto& v = doc["push"][1];
-  v1::DecryptPushRequest request;
-  request.set_app_id(v["receive_id"].GetString());
-  request.set_msg_signature(v["msg_signature"].GetString());
-  request.set_timestamp(v["timestamp"].GetString());
-  request.set_nonce(v["nonce"].GetString());
-  request.set_encrypt_type("aes");
-  request.set_body(v["body"].GetString());
   auto stub = StubFor(**server);
   v1::DecryptPushResponse response;
-  CallResult result = DecryptPush(*stub, request, response);
+  CallResult result = DecryptPush(*stub, PushFromVector(v, v["receive_id"].GetString()), response);
   ASSERT_TRUE(result.status.ok()) << result.status.error_message();
   EXPECT_EQ(response.message(), v["expected_plaintext"].GetString());
 }
