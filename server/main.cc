@@ -63,7 +63,8 @@ ABSL_FLAG(double, drain_seconds, 5,
           "On SIGTERM, seconds to keep serving while health says NOT_SERVING");
 ABSL_FLAG(double, shutdown_timeout_seconds, 10,
           "After draining, seconds in-flight calls get before cancellation");
-ABSL_FLAG(double, config_poll_seconds, 1, "How often the config file is checked");
+ABSL_FLAG(double, config_poll_seconds, 1,
+          "How often the config file is checked");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 
 namespace wxcrypto {
@@ -98,15 +99,17 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials() {
   // certificate (cert-manager) is served without a restart.
   const int refresh_seconds = absl::GetFlag(FLAGS_tls_refresh_seconds);
   if (refresh_seconds < 1) {
-    return absl::InvalidArgumentError("--tls-refresh-seconds must be at least 1");
+    return absl::InvalidArgumentError(
+        "--tls-refresh-seconds must be at least 1");
   }
   const auto refresh_interval = static_cast<unsigned int>(refresh_seconds);
-  auto provider =
-      client_ca.empty()
-          ? std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
-                key, cert, refresh_interval)
-          : std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
-                key, cert, client_ca, refresh_interval);
+  auto provider = client_ca.empty()
+                      ? std::make_shared<
+                            grpc::experimental::FileWatcherCertificateProvider>(
+                            key, cert, refresh_interval)
+                      : std::make_shared<
+                            grpc::experimental::FileWatcherCertificateProvider>(
+                            key, cert, client_ca, refresh_interval);
   grpc::experimental::TlsServerCredentialsOptions options(provider);
   options.watch_identity_key_cert_pairs();
   if (!client_ca.empty()) {
@@ -167,8 +170,7 @@ int Serve() {
              {"apps", static_cast<std::int64_t>(config->app_count())}});
       } else {
         Log(LogLevel::kError, "config reload failed; keeping the old config",
-            {{"path", config_path},
-             {"error", std::string(result.message())}});
+            {{"path", config_path}, {"error", std::string(result.message())}});
       }
     };
     absl::StatusOr<std::unique_ptr<ConfigWatcher>> started =
@@ -210,10 +212,13 @@ int Serve() {
     Log(LogLevel::kError, "--max-request-bytes must be 1 to 64 MiB");
     return 2;
   }
-  service_options.max_request_bytes = static_cast<std::size_t>(max_request_bytes);
+  service_options.max_request_bytes =
+      static_cast<std::size_t>(max_request_bytes);
   service_options.max_concurrent_requests =
       absl::GetFlag(FLAGS_max_concurrent_requests);
-  service_options.now_unix_seconds = [] { return absl::ToUnixSeconds(absl::Now()); };
+  service_options.now_unix_seconds = [] {
+    return absl::ToUnixSeconds(absl::Now());
+  };
   CryptoServiceImpl service(&store, &metrics, service_options);
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -222,7 +227,8 @@ int Serve() {
   }
   grpc::ServerBuilder builder;
   int grpc_port = 0;
-  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), *credentials, &grpc_port);
+  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), *credentials,
+                           &grpc_port);
   builder.RegisterService(&service);
   ServerSettings settings;
   settings.max_request_bytes = service_options.max_request_bytes;

@@ -63,14 +63,15 @@ struct Welch {
 };
 
 std::string Plaintext(const std::string& app_id) {
-  return absl::StrCat(R"({"phoneNumber":"13800138000","purePhoneNumber":"13800138000",)",
-                      R"("countryCode":"86","watermark":{"timestamp":1477314187,"appid":")",
-                      app_id, R"("}})");
+  return absl::StrCat(
+      R"({"phoneNumber":"13800138000","purePhoneNumber":"13800138000",)",
+      R"("countryCode":"86","watermark":{"timestamp":1477314187,"appid":")",
+      app_id, R"("}})");
 }
 
 // Returns max |t| over the cropped tests for classes `a` vs `b`.
-double MaxAbsT(const std::vector<std::string>& inputs, int a, int b, std::size_t measurements,
-               std::mt19937_64& rng) {
+double MaxAbsT(const std::vector<std::string>& inputs, int a, int b,
+               std::size_t measurements, std::mt19937_64& rng) {
   UserDataRequest request;
   request.app_id = kAppId;
   const std::string session_key = Base64Encode(std::string(16, 'k'));
@@ -80,7 +81,8 @@ double MaxAbsT(const std::vector<std::string>& inputs, int a, int b, std::size_t
 
   std::vector<int> classes(measurements);
   std::vector<double> times(measurements);
-  for (std::size_t i = 0; i < measurements; ++i) classes[i] = static_cast<int>(rng() & 1);
+  for (std::size_t i = 0; i < measurements; ++i)
+    classes[i] = static_cast<int>(rng() & 1);
   for (std::size_t i = 0; i < measurements; ++i) {
     request.encrypted_data = inputs[classes[i] == 0 ? a : b];
     const auto start = std::chrono::steady_clock::now();
@@ -99,7 +101,8 @@ double MaxAbsT(const std::vector<std::string>& inputs, int a, int b, std::size_t
         p == kPercentiles
             ? sorted.back()
             : sorted[static_cast<std::size_t>(
-                  (1 - std::pow(0.5, 10.0 * (p + 1) / kPercentiles)) * (sorted.size() - 1))];
+                  (1 - std::pow(0.5, 10.0 * (p + 1) / kPercentiles)) *
+                  (sorted.size() - 1))];
     Welch welch;
     for (std::size_t i = 0; i < measurements; ++i) {
       if (times[i] <= limit) welch.Add(classes[i], times[i]);
@@ -116,9 +119,11 @@ int Run(std::size_t measurements) {
   std::string bad_padding = valid;
   bad_padding[bad_padding.size() - 17] ^= 0x01;  // flips the last pad byte
   // Same length: an app id of the same size.
-  const std::string bad_watermark = *AesCbcPkcs7Encrypt(key, iv, Plaintext("wx0000000000000000"));
+  const std::string bad_watermark =
+      *AesCbcPkcs7Encrypt(key, iv, Plaintext("wx0000000000000000"));
   if (bad_watermark.size() != valid.size()) return 1;
-  const std::vector<std::string> inputs = {Base64Encode(valid), Base64Encode(bad_padding),
+  const std::vector<std::string> inputs = {Base64Encode(valid),
+                                           Base64Encode(bad_padding),
                                            Base64Encode(bad_watermark)};
   std::mt19937_64 rng(20261121);
   // Warm up caches and the CPU's frequency.
@@ -127,7 +132,8 @@ int Run(std::size_t measurements) {
   const double padding_vs_watermark = MaxAbsT(inputs, 1, 2, measurements, rng);
   std::printf(
       "{\"measurements\":%zu,\"valid_vs_bad_padding\":{\"max_abs_t\":%.2f},"
-      "\"bad_padding_vs_bad_watermark\":{\"max_abs_t\":%.2f},\"threshold\":4.5}\n",
+      "\"bad_padding_vs_bad_watermark\":{\"max_abs_t\":%.2f},\"threshold\":4.5}"
+      "\n",
       measurements, valid_vs_padding, padding_vs_watermark);
   return 0;
 }

@@ -16,7 +16,8 @@ std::vector<char*> ParseDashedCommandLine(int argc, char** argv) {
     if (arg == "--") break;
     if (arg.rfind("--", 0) != 0) continue;
     const std::size_t end = std::min(arg.find('='), arg.size());
-    std::replace(arg.begin() + 2, arg.begin() + static_cast<std::ptrdiff_t>(end), '-', '_');
+    std::replace(arg.begin() + 2,
+                 arg.begin() + static_cast<std::ptrdiff_t>(end), '-', '_');
   }
   static auto* const args = new std::vector<char*>();
   for (std::string& arg : *storage) args->push_back(arg.data());

@@ -67,7 +67,9 @@ void AppendJsonString(absl::string_view text, std::string& out) {
 
 struct ValueAppender {
   std::string& out;
-  void operator()(const std::string& text) const { AppendJsonString(text, out); }
+  void operator()(const std::string& text) const {
+    AppendJsonString(text, out);
+  }
   void operator()(std::int64_t number) const { absl::StrAppend(&out, number); }
   void operator()(bool flag) const { out += flag ? "true" : "false"; }
 };
@@ -115,8 +117,8 @@ std::string FormatLogLine(LogLevel level, absl::string_view msg,
 void Log(LogLevel level, absl::string_view msg,
          std::initializer_list<LogField> fields) {
   if (!LogEnabled(level)) return;
-  const std::string timestamp =
-      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
+  const std::string timestamp = absl::FormatTime(
+      "%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
   const std::string line = FormatLogLine(level, msg, fields, timestamp);
   // One write per line keeps concurrent lines whole (stderr is unbuffered).
   const ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());

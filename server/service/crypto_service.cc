@@ -44,8 +44,8 @@ constexpr std::size_t kNonceSize = 10;
 
 absl::Status ArgumentError(absl::string_view reason_word,
                            absl::string_view message) {
-  return WxError(absl::StatusCode::kInvalidArgument, WxErrorCode::kIllegalBuffer,
-                 reason_word, message);
+  return WxError(absl::StatusCode::kInvalidArgument,
+                 WxErrorCode::kIllegalBuffer, reason_word, message);
 }
 
 absl::Status AppNotFound() {
@@ -71,8 +71,9 @@ absl::Status CheckTimestamp(const App& app, absl::string_view timestamp,
   // Digits only: SimpleAtoi alone would also take surrounding whitespace.
   const bool all_digits =
       !timestamp.empty() && timestamp.size() <= 18 &&
-      std::all_of(timestamp.begin(), timestamp.end(),
-                  [](char c) { return absl::ascii_isdigit(static_cast<unsigned char>(c)); });
+      std::all_of(timestamp.begin(), timestamp.end(), [](char c) {
+        return absl::ascii_isdigit(static_cast<unsigned char>(c));
+      });
   if (!all_digits || !absl::SimpleAtoi(timestamp, &value)) {
     return WxError(absl::StatusCode::kUnauthenticated,
                    WxErrorCode::kValidateSignatureError,
@@ -184,9 +185,9 @@ absl::Status CryptoServiceImpl::HandleDecryptPush(
                    "encrypt_type is aes but the body has no Encrypt field");
   }
   // The signature covers Encrypt: check it before any decryption.
-  absl::Status signature_ok =
-      VerifyMsgSignature(request.msg_signature(), app.token(),
-                         request.timestamp(), request.nonce(), envelope->encrypt);
+  absl::Status signature_ok = VerifyMsgSignature(
+      request.msg_signature(), app.token(), request.timestamp(),
+      request.nonce(), envelope->encrypt);
   if (!signature_ok.ok()) return signature_ok;
   absl::StatusOr<DecryptedMessage> decrypted =
       (*crypt)->Decrypt(envelope->encrypt);
@@ -282,7 +283,8 @@ absl::Status CryptoServiceImpl::HandleDecryptUserData(
   user_data_request.iv = request.iv();
   user_data_request.max_age_seconds = request.max_age_seconds();
   user_data_request.now_unix_seconds = options_.now_unix_seconds();
-  absl::StatusOr<UserData> data = ::wxcrypto::DecryptUserData(user_data_request);
+  absl::StatusOr<UserData> data =
+      ::wxcrypto::DecryptUserData(user_data_request);
   if (!data.ok()) return data.status();
   response.set_data(std::move(data->data));
   response.set_watermark_app_id(std::move(data->watermark_app_id));
@@ -298,8 +300,8 @@ absl::Status CryptoServiceImpl::HandleVerifyRawData(
                    WxErrorCode::kUserDataIllegalAesKey,
                    reason::kSessionKeyInvalid, "session_key is empty");
   }
-  response.set_valid(::wxcrypto::VerifyRawData(request.raw_data(), request.signature(),
-                                   request.session_key()));
+  response.set_valid(::wxcrypto::VerifyRawData(
+      request.raw_data(), request.signature(), request.session_key()));
   return absl::OkStatus();
 }
 
@@ -327,11 +329,12 @@ absl::Status CryptoServiceImpl::HandleVerifyUrl(
   // WeCom: msg_signature also covers echostr, which is encrypted.
   absl::StatusOr<const MessageCrypt*> crypt = RequireCrypt(app);
   if (!crypt.ok()) return crypt.status();
-  absl::Status signature_ok =
-      VerifyMsgSignature(request.msg_signature(), app.token(),
-                         request.timestamp(), request.nonce(), request.echostr());
+  absl::Status signature_ok = VerifyMsgSignature(
+      request.msg_signature(), app.token(), request.timestamp(),
+      request.nonce(), request.echostr());
   if (!signature_ok.ok()) return signature_ok;
-  absl::StatusOr<DecryptedMessage> decrypted = (*crypt)->Decrypt(request.echostr());
+  absl::StatusOr<DecryptedMessage> decrypted =
+      (*crypt)->Decrypt(request.echostr());
   if (!decrypted.ok()) return decrypted.status();
   response.set_echostr(std::move(decrypted->message));
   return absl::OkStatus();
@@ -366,7 +369,8 @@ template <typename Request, typename Response>
 grpc::ServerUnaryReactor* CryptoServiceImpl::Run(
     Method method, grpc::CallbackServerContext* context,
     const grpc::ByteBuffer* request_bytes, grpc::ByteBuffer* response_bytes,
-    absl::Status (CryptoServiceImpl::*handler)(const Request&, Response&) const) {
+    absl::Status (CryptoServiceImpl::*handler)(const Request&, Response&)
+        const) {
   const absl::Time start = absl::Now();
   absl::Status status;
   Request request;
@@ -375,7 +379,8 @@ grpc::ServerUnaryReactor* CryptoServiceImpl::Run(
   status = Admit(context->deadline(), request_bytes->Length(), in_flight);
   if (status.ok()) {
     grpc::ByteBuffer copy(*request_bytes);  // Deserialize consumes its input
-    if (!grpc::SerializationTraits<Request>::Deserialize(&copy, &request).ok()) {
+    if (!grpc::SerializationTraits<Request>::Deserialize(&copy, &request)
+             .ok()) {
       status = WxError(absl::StatusCode::kInvalidArgument,
                        WxErrorCode::kIllegalBuffer, reason::kRequestInvalid,
                        "request is not a valid message of this RPC (string "
@@ -388,8 +393,8 @@ grpc::ServerUnaryReactor* CryptoServiceImpl::Run(
 
   if (status.ok()) {
     bool own_buffer = false;
-    if (!grpc::SerializationTraits<Response>::Serialize(response, response_bytes,
-                                                        &own_buffer)
+    if (!grpc::SerializationTraits<Response>::Serialize(
+             response, response_bytes, &own_buffer)
              .ok()) {
       status = ServiceError(absl::StatusCode::kInternal, reason::kInternal,
                             "response could not be serialized");
@@ -412,8 +417,8 @@ grpc::ServerUnaryReactor* CryptoServiceImpl::Run(
       Log(level, "request failed",
           {{"method", std::string(MethodName(method))},
            {"code", absl::StatusCodeToString(code)},
-           {"reason", reason_word.empty() ? std::string(reason::kInternal)
-                                          : reason_word},
+           {"reason",
+            reason_word.empty() ? std::string(reason::kInternal) : reason_word},
            {"app_id", std::string(AppIdOf(request).substr(0, 64))},
            {"error", std::string(grpc_status.error_message())}});
     }

@@ -43,9 +43,11 @@ using RawCryptoService =
     wxcrypto::v1::CryptoService::WithRawCallbackMethod_DecryptPush<
         wxcrypto::v1::CryptoService::WithRawCallbackMethod_BuildEncryptedReply<
             wxcrypto::v1::CryptoService::WithRawCallbackMethod_DecryptUserData<
-                wxcrypto::v1::CryptoService::WithRawCallbackMethod_VerifyRawData<
-                    wxcrypto::v1::CryptoService::WithRawCallbackMethod_VerifyUrl<
-                        wxcrypto::v1::CryptoService::Service>>>>>;
+                wxcrypto::v1::CryptoService::
+                    WithRawCallbackMethod_VerifyRawData<
+                        wxcrypto::v1::CryptoService::
+                            WithRawCallbackMethod_VerifyUrl<
+                                wxcrypto::v1::CryptoService::Service>>>>>;
 
 class CryptoServiceImpl final : public RawCryptoService {
  public:
@@ -62,9 +64,9 @@ class CryptoServiceImpl final : public RawCryptoService {
   grpc::ServerUnaryReactor* BuildEncryptedReply(
       grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
       grpc::ByteBuffer* response) override;
-  grpc::ServerUnaryReactor* DecryptUserData(grpc::CallbackServerContext* context,
-                                            const grpc::ByteBuffer* request,
-                                            grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* DecryptUserData(
+      grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+      grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* VerifyRawData(grpc::CallbackServerContext* context,
                                           const grpc::ByteBuffer* request,
                                           grpc::ByteBuffer* response) override;
@@ -83,8 +85,9 @@ class CryptoServiceImpl final : public RawCryptoService {
                      std::size_t request_bytes, int in_flight) const;
 
   // The RPC semantics, without transport concerns. Public for tests.
-  absl::Status HandleDecryptPush(const wxcrypto::v1::DecryptPushRequest& request,
-                                 wxcrypto::v1::DecryptPushResponse& response) const;
+  absl::Status HandleDecryptPush(
+      const wxcrypto::v1::DecryptPushRequest& request,
+      wxcrypto::v1::DecryptPushResponse& response) const;
   absl::Status HandleBuildEncryptedReply(
       const wxcrypto::v1::BuildEncryptedReplyRequest& request,
       wxcrypto::v1::BuildEncryptedReplyResponse& response) const;

@@ -88,49 +88,56 @@ class AesCbcWycheproofValidTest
 
 TEST_P(AesCbcWycheproofValidTest, EncryptReproducesCiphertext) {
   const WycheproofCase& c = GetParam();
-  absl::StatusOr<std::string> ciphertext = AesCbcPkcs7Encrypt(c.key, c.iv, c.msg);
+  absl::StatusOr<std::string> ciphertext =
+      AesCbcPkcs7Encrypt(c.key, c.iv, c.msg);
   ASSERT_THAT(ciphertext, IsOk());
   EXPECT_EQ(*ciphertext, c.ct);
 }
 
-std::string CaseName(const ::testing::TestParamInfo<WycheproofCase>& param_info) {
+std::string CaseName(
+    const ::testing::TestParamInfo<WycheproofCase>& param_info) {
   return "tc" + std::to_string(param_info.param.tc_id);
 }
 
 INSTANTIATE_TEST_SUITE_P(Wycheproof, AesCbcWycheproofTest,
                          ::testing::ValuesIn(LoadWycheproofCases()), CaseName);
 INSTANTIATE_TEST_SUITE_P(Wycheproof, AesCbcWycheproofValidTest,
-                         ::testing::ValuesIn(LoadValidWycheproofCases()), CaseName);
+                         ::testing::ValuesIn(LoadValidWycheproofCases()),
+                         CaseName);
 
 TEST(AesCbcTest, RejectsKeyOfWrongSize) {
   std::string out;
-  EXPECT_FALSE(AesCbcEncryptNoPadding(std::string(15, 'k'), std::string(16, 'i'),
+  EXPECT_FALSE(AesCbcEncryptNoPadding(std::string(15, 'k'),
+                                      std::string(16, 'i'),
                                       std::string(16, 'd'), out)
                    .ok());
-  EXPECT_FALSE(AesCbcEncryptNoPadding(std::string(33, 'k'), std::string(16, 'i'),
+  EXPECT_FALSE(AesCbcEncryptNoPadding(std::string(33, 'k'),
+                                      std::string(16, 'i'),
                                       std::string(16, 'd'), out)
                    .ok());
 }
 
 TEST(AesCbcTest, RejectsIvOfWrongSize) {
   std::string out;
-  EXPECT_FALSE(AesCbcDecryptNoPadding(std::string(32, 'k'), std::string(15, 'i'),
+  EXPECT_FALSE(AesCbcDecryptNoPadding(std::string(32, 'k'),
+                                      std::string(15, 'i'),
                                       std::string(16, 'd'), out)
                    .ok());
 }
 
 TEST(AesCbcTest, RejectsInputThatIsNotBlockAligned) {
   std::string out;
-  EXPECT_FALSE(AesCbcDecryptNoPadding(std::string(32, 'k'), std::string(16, 'i'),
+  EXPECT_FALSE(AesCbcDecryptNoPadding(std::string(32, 'k'),
+                                      std::string(16, 'i'),
                                       std::string(17, 'd'), out)
                    .ok());
 }
 
 TEST(AesCbcTest, RejectsEmptyCiphertext) {
   std::string out;
-  EXPECT_FALSE(
-      AesCbcDecryptNoPadding(std::string(32, 'k'), std::string(16, 'i'), "", out)
-          .ok());
+  EXPECT_FALSE(AesCbcDecryptNoPadding(std::string(32, 'k'),
+                                      std::string(16, 'i'), "", out)
+                   .ok());
 }
 
 TEST(AesCbcTest, CountsOperations) {

@@ -51,8 +51,10 @@ TEST(Base64Test, UsesTheStandardAlphabet) {
 }
 
 TEST(Base64Test, RejectsLengthNotMultipleOfFour) {
-  EXPECT_THAT(Base64Decode("Zm9"), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(Base64Decode("Zm9vY"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(Base64Decode("Zm9"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(Base64Decode("Zm9vY"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(Base64Test, RejectsUrlSafeAlphabet) {

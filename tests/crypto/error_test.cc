@@ -6,10 +6,9 @@ namespace wxcrypto {
 namespace {
 
 TEST(ErrorTest, CarriesCodeReasonAndMessage) {
-  absl::Status status =
-      WxError(absl::StatusCode::kUnauthenticated,
-              WxErrorCode::kValidateSignatureError, reason::kSignatureMismatch,
-              "signature does not match");
+  absl::Status status = WxError(
+      absl::StatusCode::kUnauthenticated, WxErrorCode::kValidateSignatureError,
+      reason::kSignatureMismatch, "signature does not match");
   EXPECT_EQ(status.code(), absl::StatusCode::kUnauthenticated);
   EXPECT_EQ(status.message(), "signature does not match");
   EXPECT_EQ(GetWxErrorCode(status), WxErrorCode::kValidateSignatureError);

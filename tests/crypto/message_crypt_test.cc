@@ -26,9 +26,12 @@ using ::wxcrypto::testing::ReadTestJson;
 using ::wxcrypto::testing::WxStatusIs;
 
 // Keys from the official samples (tests/testdata/wechat_vectors.json).
-constexpr absl::string_view kKeyA = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
-constexpr absl::string_view kKeyB = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-constexpr absl::string_view kKeyC = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG";
+constexpr absl::string_view kKeyA =
+    "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+constexpr absl::string_view kKeyB =
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+constexpr absl::string_view kKeyC =
+    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG";
 constexpr absl::string_view kReceiveId = "wx2c2769f8efd9abc2";
 
 MessageCrypt MakeCrypt(std::vector<absl::string_view> keys,
@@ -49,20 +52,22 @@ std::string BigEndian32(std::uint32_t value) {
 
 // Encrypts `plaintext` (already block-aligned, padding included) with the
 // raw cipher, to build ciphertexts a correct encryptor never produces.
-std::string SealRaw(absl::string_view encoding_aes_key, const std::string& plaintext) {
+std::string SealRaw(absl::string_view encoding_aes_key,
+                    const std::string& plaintext) {
   absl::StatusOr<EncodingAesKey> key = EncodingAesKey::Parse(encoding_aes_key);
   EXPECT_THAT(key, IsOk());
   std::string ciphertext;
-  EXPECT_THAT(AesCbcEncryptNoPadding(key->key(), key->iv(), plaintext, ciphertext),
-              IsOk());
+  EXPECT_THAT(
+      AesCbcEncryptNoPadding(key->key(), key->iv(), plaintext, ciphertext),
+      IsOk());
   return Base64Encode(ciphertext);
 }
 
 // prefix | length | message | receive id, unpadded.
 std::string Frame(absl::string_view message, absl::string_view receive_id,
                   std::uint32_t length_field) {
-  return std::string(16, 'r') + BigEndian32(length_field) + std::string(message) +
-         std::string(receive_id);
+  return std::string(16, 'r') + BigEndian32(length_field) +
+         std::string(message) + std::string(receive_id);
 }
 
 std::string Frame(absl::string_view message, absl::string_view receive_id) {
@@ -86,11 +91,13 @@ TEST(EncodingAesKeyTest, ParsesOfficialSampleKey) {
 }
 
 TEST(EncodingAesKeyTest, RejectsWrongLengths) {
-  for (absl::string_view bad : {absl::string_view(""), kKeyA.substr(0, 42),
-                                absl::string_view("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG=")}) {
-    EXPECT_THAT(EncodingAesKey::Parse(bad),
-                WxStatusIs(absl::StatusCode::kInvalidArgument,
-                           WxErrorCode::kIllegalAesKey, reason::kAesKeyInvalid));
+  for (absl::string_view bad :
+       {absl::string_view(""), kKeyA.substr(0, 42),
+        absl::string_view("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG=")}) {
+    EXPECT_THAT(
+        EncodingAesKey::Parse(bad),
+        WxStatusIs(absl::StatusCode::kInvalidArgument,
+                   WxErrorCode::kIllegalAesKey, reason::kAesKeyInvalid));
   }
 }
 
@@ -100,9 +107,11 @@ TEST(EncodingAesKeyTest, RejectsNonBase64Characters) {
                           "abcdefghijklmnopqrstuvwxyz-123456789ABCDEFG",
                           "abcdefghijklmnopqrstuvwxyz 123456789ABCDEFG"}) {
     absl::StatusOr<EncodingAesKey> key = EncodingAesKey::Parse(bad);
-    EXPECT_THAT(key, WxStatusIs(absl::StatusCode::kInvalidArgument,
-                                WxErrorCode::kIllegalAesKey, reason::kAesKeyInvalid));
-    EXPECT_THAT(std::string(key.status().message()), Not(HasSubstr("abcdefghij")));
+    EXPECT_THAT(
+        key, WxStatusIs(absl::StatusCode::kInvalidArgument,
+                        WxErrorCode::kIllegalAesKey, reason::kAesKeyInvalid));
+    EXPECT_THAT(std::string(key.status().message()),
+                Not(HasSubstr("abcdefghij")));
   }
 }
 
@@ -110,9 +119,11 @@ TEST(MessageCryptTest, CreateRejectsNoKeysAndNamesBadPreviousKey) {
   EXPECT_FALSE(MessageCrypt::Create({}, kReceiveId).ok());
   absl::StatusOr<MessageCrypt> crypt =
       MessageCrypt::Create({kKeyA, "short"}, kReceiveId);
-  EXPECT_THAT(crypt, WxStatusIs(absl::StatusCode::kInvalidArgument,
-                                WxErrorCode::kIllegalAesKey, reason::kAesKeyInvalid));
-  EXPECT_THAT(std::string(crypt.status().message()), HasSubstr("previous key 1"));
+  EXPECT_THAT(crypt,
+              WxStatusIs(absl::StatusCode::kInvalidArgument,
+                         WxErrorCode::kIllegalAesKey, reason::kAesKeyInvalid));
+  EXPECT_THAT(std::string(crypt.status().message()),
+              HasSubstr("previous key 1"));
   EXPECT_THAT(std::string(crypt.status().message()), Not(HasSubstr("short")));
 }
 
@@ -123,7 +134,8 @@ TEST(MessageCryptTest, DecryptsEveryPushVector) {
     SCOPED_TRACE(v["name"].GetString());
     MessageCrypt crypt = MakeCrypt({v["encoding_aes_key"].GetString()},
                                    v["receive_id"].GetString());
-    absl::StatusOr<DecryptedMessage> decrypted = crypt.Decrypt(v["encrypt"].GetString());
+    absl::StatusOr<DecryptedMessage> decrypted =
+        crypt.Decrypt(v["encrypt"].GetString());
     ASSERT_THAT(decrypted, IsOk());
     EXPECT_EQ(decrypted->message, v["expected_plaintext"].GetString());
     EXPECT_EQ(decrypted->key_index, 0u);
@@ -155,8 +167,8 @@ TEST(MessageCryptTest, EncryptReproducesReplyAndCjkVectors) {
       const char* plaintext = v.HasMember("reply_plaintext")
                                   ? v["reply_plaintext"].GetString()
                                   : v["plaintext"].GetString();
-      absl::StatusOr<std::string> encrypt =
-          crypt.EncryptWithRandomPrefix(plaintext, v["random_prefix"].GetString());
+      absl::StatusOr<std::string> encrypt = crypt.EncryptWithRandomPrefix(
+          plaintext, v["random_prefix"].GetString());
       ASSERT_THAT(encrypt, IsOk());
       EXPECT_EQ(*encrypt, v["expected_encrypt"].GetString());
       absl::StatusOr<DecryptedMessage> decrypted = crypt.Decrypt(*encrypt);
@@ -171,8 +183,9 @@ TEST(MessageCryptTest, EncryptReproducesReplyAndCjkVectors) {
 TEST(MessageCryptTest, RoundTripsRandomSizesUpTo1MiB) {
   MessageCrypt crypt = MakeCrypt({kKeyA});
   std::mt19937 rng(7);
-  std::vector<std::size_t> sizes = {0, 1, 11, 12, 13, 15, 16, 17, 31, 32, 33,
-                                    300, 1000, 4096, 65537, 1 << 20};
+  std::vector<std::size_t> sizes = {0,    1,    11,    12,     13, 15,
+                                    16,   17,   31,    32,     33, 300,
+                                    1000, 4096, 65537, 1 << 20};
   for (int i = 0; i < 20; ++i) sizes.push_back(rng() % 20000);
   for (std::size_t size : sizes) {
     std::string message(size, '\0');
@@ -188,8 +201,10 @@ TEST(MessageCryptTest, RoundTripsRandomSizesUpTo1MiB) {
 TEST(MessageCryptTest, RoundTripsCjkText) {
   MessageCrypt crypt = MakeCrypt({kKeyA});
   const std::string message =
-      "<xml><Content><![CDATA[你好，世界！こんにちは 안녕하세요 😀]]></Content></xml>";
-  absl::StatusOr<DecryptedMessage> decrypted = crypt.Decrypt(*crypt.Encrypt(message));
+      "<xml><Content><![CDATA[你好，世界！こんにちは 안녕하세요 "
+      "😀]]></Content></xml>";
+  absl::StatusOr<DecryptedMessage> decrypted =
+      crypt.Decrypt(*crypt.Encrypt(message));
   ASSERT_THAT(decrypted, IsOk());
   EXPECT_EQ(decrypted->message, message);
 }
@@ -218,7 +233,8 @@ TEST(MessageCryptTest, EncryptUsesAFreshRandomPrefixEachTime) {
 
 TEST(MessageCryptTest, RoundTripsWithEmptyReceiveId) {
   MessageCrypt crypt = MakeCrypt({kKeyA}, "");
-  absl::StatusOr<DecryptedMessage> decrypted = crypt.Decrypt(*crypt.Encrypt("hi"));
+  absl::StatusOr<DecryptedMessage> decrypted =
+      crypt.Decrypt(*crypt.Encrypt("hi"));
   ASSERT_THAT(decrypted, IsOk());
   EXPECT_EQ(decrypted->message, "hi");
 }
@@ -234,24 +250,27 @@ TEST(MessageCryptTest, AcceptsHandSealedWellFormedPlaintext) {
 }
 
 TEST(MessageCryptTest, DecryptRejectsEmptyEncrypt) {
-  EXPECT_THAT(MakeCrypt({kKeyA}).Decrypt(""),
-              WxStatusIs(absl::StatusCode::kInvalidArgument,
-                         WxErrorCode::kDecryptAesError, reason::kDecryptFailed));
+  EXPECT_THAT(
+      MakeCrypt({kKeyA}).Decrypt(""),
+      WxStatusIs(absl::StatusCode::kInvalidArgument,
+                 WxErrorCode::kDecryptAesError, reason::kDecryptFailed));
 }
 
 TEST(MessageCryptTest, DecryptRejectsInvalidBase64) {
   for (const char* bad : {"abc", "ab!d", "YWJj\n", "YW=j"}) {
-    EXPECT_THAT(MakeCrypt({kKeyA}).Decrypt(bad),
-                WxStatusIs(absl::StatusCode::kInvalidArgument,
-                           WxErrorCode::kDecodeBase64Error, reason::kBase64Invalid))
+    EXPECT_THAT(
+        MakeCrypt({kKeyA}).Decrypt(bad),
+        WxStatusIs(absl::StatusCode::kInvalidArgument,
+                   WxErrorCode::kDecodeBase64Error, reason::kBase64Invalid))
         << bad;
   }
 }
 
 TEST(MessageCryptTest, DecryptRejectsCiphertextNotMultipleOf16) {
-  EXPECT_THAT(MakeCrypt({kKeyA}).Decrypt(Base64Encode(std::string(17, 'x'))),
-              WxStatusIs(absl::StatusCode::kInvalidArgument,
-                         WxErrorCode::kDecryptAesError, reason::kDecryptFailed));
+  EXPECT_THAT(
+      MakeCrypt({kKeyA}).Decrypt(Base64Encode(std::string(17, 'x'))),
+      WxStatusIs(absl::StatusCode::kInvalidArgument,
+                 WxErrorCode::kDecryptAesError, reason::kDecryptFailed));
 }
 
 TEST(MessageCryptTest, DecryptRejectsTruncatedCiphertext) {
@@ -264,19 +283,22 @@ TEST(MessageCryptTest, DecryptRejectsTruncatedCiphertext) {
 TEST(MessageCryptTest, DecryptRejectsPadByteZero) {
   std::string plaintext = Frame("hello", kReceiveId);
   plaintext.append(64 - plaintext.size(), '\0');
-  EXPECT_THAT(MakeCrypt({kKeyA}).Decrypt(SealRaw(kKeyA, plaintext)),
-              WxStatusIs(absl::StatusCode::kInvalidArgument,
-                         WxErrorCode::kDecryptAesError, reason::kDecryptFailed));
+  EXPECT_THAT(
+      MakeCrypt({kKeyA}).Decrypt(SealRaw(kKeyA, plaintext)),
+      WxStatusIs(absl::StatusCode::kInvalidArgument,
+                 WxErrorCode::kDecryptAesError, reason::kDecryptFailed));
 }
 
 TEST(MessageCryptTest, DecryptRejectsPadByteLargerThan32) {
   for (int pad = 33; pad <= 255; ++pad) {
     std::string plaintext = Frame("hello", kReceiveId);
     plaintext.append(64 - plaintext.size(), 'x');
-    plaintext.append(static_cast<std::size_t>(pad) > 64 ? 64 : 32, static_cast<char>(pad));
-    EXPECT_THAT(MakeCrypt({kKeyA}).Decrypt(SealRaw(kKeyA, plaintext)),
-                WxStatusIs(absl::StatusCode::kInvalidArgument,
-                           WxErrorCode::kDecryptAesError, reason::kDecryptFailed))
+    plaintext.append(static_cast<std::size_t>(pad) > 64 ? 64 : 32,
+                     static_cast<char>(pad));
+    EXPECT_THAT(
+        MakeCrypt({kKeyA}).Decrypt(SealRaw(kKeyA, plaintext)),
+        WxStatusIs(absl::StatusCode::kInvalidArgument,
+                   WxErrorCode::kDecryptAesError, reason::kDecryptFailed))
         << pad;
   }
 }
@@ -288,9 +310,10 @@ TEST(MessageCryptTest, DecryptRejectsInconsistentPadBytes) {
   for (std::size_t i = 1; i < pad; ++i) {
     std::string bad = good;
     bad[bad.size() - 1 - i] ^= 0x40;
-    EXPECT_THAT(MakeCrypt({kKeyA}).Decrypt(SealRaw(kKeyA, bad)),
-                WxStatusIs(absl::StatusCode::kInvalidArgument,
-                           WxErrorCode::kDecryptAesError, reason::kDecryptFailed))
+    EXPECT_THAT(
+        MakeCrypt({kKeyA}).Decrypt(SealRaw(kKeyA, bad)),
+        WxStatusIs(absl::StatusCode::kInvalidArgument,
+                   WxErrorCode::kDecryptAesError, reason::kDecryptFailed))
         << i;
   }
 }
@@ -314,8 +337,8 @@ TEST(MessageCryptTest, DecryptRejectsPlaintextShorterThanHeader) {
 }
 
 TEST(MessageCryptTest, DecryptRejectsWrongReceiveId) {
-  for (absl::string_view other : {"wx0000000000000000", "wx2c2769f8efd9abc", "",
-                                  "wx2c2769f8efd9abc2x"}) {
+  for (absl::string_view other :
+       {"wx0000000000000000", "wx2c2769f8efd9abc", "", "wx2c2769f8efd9abc2x"}) {
     const std::string plaintext = PadTo32(Frame("hello", other));
     EXPECT_THAT(MakeCrypt({kKeyA}).Decrypt(SealRaw(kKeyA, plaintext)),
                 WxStatusIs(absl::StatusCode::kInvalidArgument,
@@ -345,15 +368,17 @@ TEST(MessageCryptTest, DecryptRejectsUnconfiguredKey) {
 
 TEST(MessageCryptTest, DecryptRejectsOversizedEncryptBeforeDecoding) {
   const std::string huge((kMaxMessageSize / 3 + 4096) * 4, 'A');
-  EXPECT_THAT(MakeCrypt({kKeyA}).Decrypt(huge),
-              WxStatusIs(absl::StatusCode::kInvalidArgument,
-                         WxErrorCode::kIllegalBuffer, reason::kMessageTooLarge));
+  EXPECT_THAT(
+      MakeCrypt({kKeyA}).Decrypt(huge),
+      WxStatusIs(absl::StatusCode::kInvalidArgument,
+                 WxErrorCode::kIllegalBuffer, reason::kMessageTooLarge));
 }
 
 TEST(MessageCryptTest, EncryptRejectsOversizedMessage) {
-  EXPECT_THAT(MakeCrypt({kKeyA}).Encrypt(std::string(kMaxMessageSize + 1, 'm')),
-              WxStatusIs(absl::StatusCode::kInvalidArgument,
-                         WxErrorCode::kIllegalBuffer, reason::kMessageTooLarge));
+  EXPECT_THAT(
+      MakeCrypt({kKeyA}).Encrypt(std::string(kMaxMessageSize + 1, 'm')),
+      WxStatusIs(absl::StatusCode::kInvalidArgument,
+                 WxErrorCode::kIllegalBuffer, reason::kMessageTooLarge));
 }
 
 TEST(MessageCryptTest, DecryptTriesPreviousKeysAndReportsWhichOpened) {
@@ -371,19 +396,22 @@ TEST(MessageCryptTest, DecryptTriesPreviousKeysAndReportsWhichOpened) {
 
 TEST(MessageCryptTest, EncryptWithKeyIndexUsesThatKey) {
   MessageCrypt rotated = MakeCrypt({kKeyA, kKeyB});
-  absl::StatusOr<std::string> encrypt = rotated.Encrypt("reply", /*key_index=*/1);
+  absl::StatusOr<std::string> encrypt =
+      rotated.Encrypt("reply", /*key_index=*/1);
   ASSERT_THAT(encrypt, IsOk());
   // Only a receiver holding the previous key as its current key opens it.
-  absl::StatusOr<DecryptedMessage> with_b = MakeCrypt({kKeyB}).Decrypt(*encrypt);
+  absl::StatusOr<DecryptedMessage> with_b =
+      MakeCrypt({kKeyB}).Decrypt(*encrypt);
   ASSERT_THAT(with_b, IsOk());
   EXPECT_EQ(with_b->message, "reply");
   EXPECT_FALSE(MakeCrypt({kKeyA}).Decrypt(*encrypt).ok());
 }
 
 TEST(MessageCryptTest, EncryptRejectsUnknownKeyIndex) {
-  EXPECT_THAT(MakeCrypt({kKeyA, kKeyB}).Encrypt("reply", /*key_index=*/2),
-              WxStatusIs(absl::StatusCode::kInvalidArgument,
-                         WxErrorCode::kIllegalAesKey, reason::kKeyIndexInvalid));
+  EXPECT_THAT(
+      MakeCrypt({kKeyA, kKeyB}).Encrypt("reply", /*key_index=*/2),
+      WxStatusIs(absl::StatusCode::kInvalidArgument,
+                 WxErrorCode::kIllegalAesKey, reason::kKeyIndexInvalid));
 }
 
 TEST(MessageCryptTest, EncryptWithRandomPrefixRejectsWrongPrefixSize) {

@@ -17,7 +17,8 @@ TEST(RawDataTest, AcceptsDocumentationVector) {
   rapidjson::Document doc = ReadTestJson("wechat_vectors.json");
   ASSERT_GT(doc["raw_data"].Size(), 0u);
   for (const auto& v : doc["raw_data"].GetArray()) {
-    EXPECT_TRUE(VerifyRawData(v["raw_data"].GetString(), v["signature"].GetString(),
+    EXPECT_TRUE(VerifyRawData(v["raw_data"].GetString(),
+                              v["signature"].GetString(),
                               v["session_key"].GetString()));
     EXPECT_TRUE(VerifyRawData(v["raw_data"].GetString(),
                               absl::AsciiStrToUpper(v["signature"].GetString()),
@@ -43,8 +44,10 @@ TEST(RawDataTest, RejectsTamperedRawDataSignatureOrKey) {
 TEST(RawDataTest, ConcatenatesWithoutSorting) {
   // sha1("ba") = 6c0596b8..., computed with Python's hashlib; a sorting
   // implementation would hash "ab" instead.
-  EXPECT_TRUE(VerifyRawData("b", "6c0596b8ac609191181a90517d51c0b486f23799", "a"));
-  EXPECT_FALSE(VerifyRawData("a", "6c0596b8ac609191181a90517d51c0b486f23799", "b"));
+  EXPECT_TRUE(
+      VerifyRawData("b", "6c0596b8ac609191181a90517d51c0b486f23799", "a"));
+  EXPECT_FALSE(
+      VerifyRawData("a", "6c0596b8ac609191181a90517d51c0b486f23799", "b"));
 }
 
 }  // namespace

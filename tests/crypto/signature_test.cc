@@ -23,20 +23,19 @@ TEST(SignatureTest, MsgSignatureMatchesEveryPushVector) {
   ASSERT_GT(doc["push"].Size(), 0u);
   for (const auto& v : doc["push"].GetArray()) {
     SCOPED_TRACE(v["name"].GetString());
-    EXPECT_EQ(ComputeMsgSignature(v["token"].GetString(),
-                                  v["timestamp"].GetString(),
-                                  v["nonce"].GetString(), v["encrypt"].GetString()),
-              v["msg_signature"].GetString());
+    EXPECT_EQ(
+        ComputeMsgSignature(v["token"].GetString(), v["timestamp"].GetString(),
+                            v["nonce"].GetString(), v["encrypt"].GetString()),
+        v["msg_signature"].GetString());
   }
 }
 
 TEST(SignatureTest, MsgSignatureMatchesReplyVector) {
   rapidjson::Document doc = ReadTestJson("wechat_vectors.json");
   for (const auto& v : doc["reply"].GetArray()) {
-    EXPECT_EQ(ComputeMsgSignature(v["token"].GetString(),
-                                  v["timestamp"].GetString(),
-                                  v["nonce"].GetString(),
-                                  v["expected_encrypt"].GetString()),
+    EXPECT_EQ(ComputeMsgSignature(
+                  v["token"].GetString(), v["timestamp"].GetString(),
+                  v["nonce"].GetString(), v["expected_encrypt"].GetString()),
               v["expected_msg_signature"].GetString());
   }
 }
@@ -51,10 +50,9 @@ TEST(SignatureTest, UrlSignatureMatchesUrlAndPlainPushVectors) {
                                     v["timestamp"].GetString(),
                                     v["nonce"].GetString()),
                 v["signature"].GetString());
-      EXPECT_THAT(VerifyUrlSignature(v["signature"].GetString(),
-                                     v["token"].GetString(),
-                                     v["timestamp"].GetString(),
-                                     v["nonce"].GetString()),
+      EXPECT_THAT(VerifyUrlSignature(
+                      v["signature"].GetString(), v["token"].GetString(),
+                      v["timestamp"].GetString(), v["nonce"].GetString()),
                   IsOk());
     }
   }
@@ -64,10 +62,10 @@ TEST(SignatureTest, PushVectorPlainSignatureIsOverTokenTimestampNonce) {
   rapidjson::Document doc = ReadTestJson("wechat_vectors.json");
   for (const auto& v : doc["push"].GetArray()) {
     if (!v.HasMember("signature")) continue;
-    EXPECT_EQ(ComputeUrlSignature(v["token"].GetString(),
-                                  v["timestamp"].GetString(),
-                                  v["nonce"].GetString()),
-              v["signature"].GetString());
+    EXPECT_EQ(
+        ComputeUrlSignature(v["token"].GetString(), v["timestamp"].GetString(),
+                            v["nonce"].GetString()),
+        v["signature"].GetString());
   }
 }
 
@@ -89,10 +87,11 @@ TEST(SignatureTest, Sha1HexMatchesFips180Vector) {
 TEST(SignatureTest, VerifyAcceptsUpperCaseHex) {
   rapidjson::Document doc = ReadTestJson("wechat_vectors.json");
   const auto& v = doc["push"][0];
-  EXPECT_THAT(VerifyMsgSignature(absl::AsciiStrToUpper(v["msg_signature"].GetString()),
-                                 v["token"].GetString(), v["timestamp"].GetString(),
-                                 v["nonce"].GetString(), v["encrypt"].GetString()),
-              IsOk());
+  EXPECT_THAT(
+      VerifyMsgSignature(absl::AsciiStrToUpper(v["msg_signature"].GetString()),
+                         v["token"].GetString(), v["timestamp"].GetString(),
+                         v["nonce"].GetString(), v["encrypt"].GetString()),
+      IsOk());
 }
 
 TEST(SignatureTest, VerifyRejectsWrongSignature) {
@@ -100,9 +99,9 @@ TEST(SignatureTest, VerifyRejectsWrongSignature) {
   const auto& v = doc["push"][0];
   std::string wrong = v["msg_signature"].GetString();
   wrong[0] = wrong[0] == '0' ? '1' : '0';
-  EXPECT_THAT(VerifyMsgSignature(wrong, v["token"].GetString(),
-                                 v["timestamp"].GetString(), v["nonce"].GetString(),
-                                 v["encrypt"].GetString()),
+  EXPECT_THAT(VerifyMsgSignature(
+                  wrong, v["token"].GetString(), v["timestamp"].GetString(),
+                  v["nonce"].GetString(), v["encrypt"].GetString()),
               WxStatusIs(absl::StatusCode::kUnauthenticated,
                          WxErrorCode::kValidateSignatureError,
                          reason::kSignatureMismatch));

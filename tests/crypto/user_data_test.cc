@@ -33,15 +33,16 @@ std::string Seal(const std::string& plaintext, bool raw = false) {
   std::string data = plaintext;
   if (!raw) Pkcs7PadAppend(16, data);
   std::string ciphertext;
-  EXPECT_THAT(AesCbcEncryptNoPadding(*Base64Decode(kSessionKey), *Base64Decode(kIv),
-                                     data, ciphertext),
+  EXPECT_THAT(AesCbcEncryptNoPadding(*Base64Decode(kSessionKey),
+                                     *Base64Decode(kIv), data, ciphertext),
               IsOk());
   return Base64Encode(ciphertext);
 }
 
 std::string WithWatermark(const std::string& app_id, std::int64_t timestamp) {
-  return absl::StrCat(R"({"phoneNumber":"13800138000","watermark":{"timestamp":)",
-                      timestamp, R"(,"appid":")", app_id, R"("}})");
+  return absl::StrCat(
+      R"({"phoneNumber":"13800138000","watermark":{"timestamp":)", timestamp,
+      R"(,"appid":")", app_id, R"("}})");
 }
 
 // The request views `encrypted_data`, which must outlive it.
@@ -69,7 +70,8 @@ TEST(UserDataTest, DecryptsOfficialDemoVector) {
     ASSERT_THAT(data, IsOk());
     EXPECT_EQ(data->data, v["expected_plaintext"].GetString());
     EXPECT_EQ(data->watermark_app_id, v["app_id"].GetString());
-    EXPECT_EQ(data->watermark_timestamp, 1477314187);  // in the demo's watermark
+    EXPECT_EQ(data->watermark_timestamp,
+              1477314187);  // in the demo's watermark
     ++checked;
   }
   EXPECT_EQ(checked, 1);
@@ -118,24 +120,29 @@ std::vector<std::pair<std::string, UserDataRequest>> PostDecryptionFailures(
   const std::string good = WithWatermark(kAppId, kWatermarkTime);
   std::string bad_pad = good;
   bad_pad.append(16 - good.size() % 16, '\x07');  // pad bytes 7, wrong count
-  if (bad_pad.size() % 16 == 0 && good.size() % 16 == 9) bad_pad.back() = '\x08';
+  if (bad_pad.size() % 16 == 0 && good.size() % 16 == 9)
+    bad_pad.back() = '\x08';
   add("bad padding", Seal(bad_pad, /*raw=*/true));
   std::string zero_pad = good;
   zero_pad.append(16 - good.size() % 16, '\0');
   add("zero padding", Seal(zero_pad, /*raw=*/true));
   add("not JSON", Seal("this is not json at all"));
-  add("JSON array", Seal(R"([{"watermark":{"appid":"wx4f4bc4dec97d474b","timestamp":1}}])"));
+  add("JSON array",
+      Seal(R"([{"watermark":{"appid":"wx4f4bc4dec97d474b","timestamp":1}}])"));
   add("no watermark", Seal(R"({"phoneNumber":"13800138000"})"));
   add("watermark not object", Seal(R"({"watermark":"wx4f4bc4dec97d474b"})"));
   add("appid not string", Seal(R"({"watermark":{"appid":1,"timestamp":1}})"));
-  add("timestamp missing", Seal(R"({"watermark":{"appid":"wx4f4bc4dec97d474b"}})"));
+  add("timestamp missing",
+      Seal(R"({"watermark":{"appid":"wx4f4bc4dec97d474b"}})"));
   add("wrong appid", Seal(WithWatermark("wx0000000000000000", kWatermarkTime)));
   add("appid prefix", Seal(WithWatermark("wx4f4bc4dec97d474", kWatermarkTime)));
   add("too old", Seal(WithWatermark(kAppId, kWatermarkTime - 1000)), 60);
-  add("from the future", Seal(WithWatermark(kAppId, kWatermarkTime + 1000)), 60);
+  add("from the future", Seal(WithWatermark(kAppId, kWatermarkTime + 1000)),
+      60);
   add("trailing garbage", Seal(good + "x"));
-  add("invalid UTF-8", Seal(R"({"n":")" + std::string("\xff\xfe") +
-                            R"(","watermark":{"appid":"wx4f4bc4dec97d474b","timestamp":1}})"));
+  add("invalid UTF-8",
+      Seal(R"({"n":")" + std::string("\xff\xfe") +
+           R"(","watermark":{"appid":"wx4f4bc4dec97d474b","timestamp":1}})"));
   return cases;
 }
 
@@ -158,8 +165,9 @@ TEST(UserDataTest, EveryPostDecryptionFailureIsTheSameError) {
 }
 
 TEST(UserDataTest, RejectsSessionKeyThatIsNot16BytesOfBase64) {
-  for (const char* bad : {"", "tiihtNczf5v6AKRyjwEUhQ=", "tiihtNczf5v6AKRyjwEUhQ==A",
-                          "tiihtNczf5v6AKRyjwEU!Q==", "tiihtNczf5v6AKRyjwEUhQQQ"}) {
+  for (const char* bad :
+       {"", "tiihtNczf5v6AKRyjwEUhQ=", "tiihtNczf5v6AKRyjwEUhQ==A",
+        "tiihtNczf5v6AKRyjwEU!Q==", "tiihtNczf5v6AKRyjwEUhQQQ"}) {
     const std::string sealed = Seal(WithWatermark(kAppId, kWatermarkTime));
     UserDataRequest request = Request(sealed);
     request.session_key = bad;
@@ -172,7 +180,8 @@ TEST(UserDataTest, RejectsSessionKeyThatIsNot16BytesOfBase64) {
 }
 
 TEST(UserDataTest, RejectsIvThatIsNot16BytesOfBase64) {
-  for (const char* bad : {"", "r7BXXKkLb8qrSNn05n0qiA", "r7BXXKkLb8qrSNn05n0qiA=!"}) {
+  for (const char* bad :
+       {"", "r7BXXKkLb8qrSNn05n0qiA", "r7BXXKkLb8qrSNn05n0qiA=!"}) {
     const std::string sealed = Seal(WithWatermark(kAppId, kWatermarkTime));
     UserDataRequest request = Request(sealed);
     request.iv = bad;
@@ -194,16 +203,18 @@ TEST(UserDataTest, RejectsEncryptedDataThatIsNotBase64) {
 }
 
 TEST(UserDataTest, RejectsEncryptedDataNotBlockAligned) {
-  EXPECT_THAT(DecryptUserData(Request(Base64Encode(std::string(17, 'x')))),
-              WxStatusIs(absl::StatusCode::kInvalidArgument,
-                         WxErrorCode::kUserDataIllegalBuffer, reason::kBufferInvalid));
+  EXPECT_THAT(
+      DecryptUserData(Request(Base64Encode(std::string(17, 'x')))),
+      WxStatusIs(absl::StatusCode::kInvalidArgument,
+                 WxErrorCode::kUserDataIllegalBuffer, reason::kBufferInvalid));
 }
 
 TEST(UserDataTest, RejectsOversizedEncryptedDataBeforeDecoding) {
-  EXPECT_THAT(DecryptUserData(Request(std::string(kMaxEncryptedUserDataSize + 4, 'A'))),
-              WxStatusIs(absl::StatusCode::kInvalidArgument,
-                         WxErrorCode::kUserDataDecodeBase64Error,
-                         reason::kBase64Invalid));
+  EXPECT_THAT(
+      DecryptUserData(Request(std::string(kMaxEncryptedUserDataSize + 4, 'A'))),
+      WxStatusIs(absl::StatusCode::kInvalidArgument,
+                 WxErrorCode::kUserDataDecodeBase64Error,
+                 reason::kBase64Invalid));
 }
 
 TEST(UserDataTest, RejectsNegativeMaxAge) {

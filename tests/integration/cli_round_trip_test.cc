@@ -53,42 +53,48 @@ class CliRoundTripTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(CliRoundTripTest, SealDecryptReplyOpen) {
   // The embedded demo config serves the documentation's app.
-  absl::StatusOr<std::unique_ptr<ServerProcess>> server = ServerProcess::Start({});
+  absl::StatusOr<std::unique_ptr<ServerProcess>> server =
+      ServerProcess::Start({});
   ASSERT_THAT(server, IsOk());
   const std::string addr = "--addr " + (*server)->grpc_address();
   const std::string format = GetParam();
   const std::string message =
       format == "xml"
           ? "<xml><ToUserName><![CDATA[gh_97417a04a28d]]></ToUserName>"
-            "<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hello 你好]]></Content></xml>"
+            "<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hello "
+            "你好]]></Content></xml>"
           : R"({"ToUserName":"gh_97417a04a28d","MsgType":"text","Content":"hello 你好"})";
 
   rapidjson::Document push =
-      Cli(absl::StrCat("seal-push --token ", kToken, " --encoding-aes-key ", kKey,
-                       " --receive-id ", kApp, " --format ", format, " --message ",
-                       Quote(message)));
+      Cli(absl::StrCat("seal-push --token ", kToken, " --encoding-aes-key ",
+                       kKey, " --receive-id ", kApp, " --format ", format,
+                       " --message ", Quote(message)));
   ASSERT_TRUE(push.IsObject());
 
   rapidjson::Document decrypted = Cli(absl::StrCat(
-      "decrypt-push ", addr, " --app-id ", kApp, " --encrypt-type aes --msg-signature ",
-      push["msg_signature"].GetString(), " --timestamp ", push["timestamp"].GetString(),
-      " --nonce ", push["nonce"].GetString(), " --body ", Quote(push["body"].GetString())));
+      "decrypt-push ", addr, " --app-id ", kApp,
+      " --encrypt-type aes --msg-signature ", push["msg_signature"].GetString(),
+      " --timestamp ", push["timestamp"].GetString(), " --nonce ",
+      push["nonce"].GetString(), " --body ", Quote(push["body"].GetString())));
   ASSERT_TRUE(decrypted.IsObject());
   EXPECT_EQ(std::string(decrypted["message_text"].GetString()), message);
-  EXPECT_EQ(std::string(decrypted["fields"]["Content"].GetString()), "hello 你好");
+  EXPECT_EQ(std::string(decrypted["fields"]["Content"].GetString()),
+            "hello 你好");
   EXPECT_EQ(decrypted["key_index"].GetInt(), 0);
 
-  const std::string reply_text = format == "xml"
-                                     ? "<xml><Content><![CDATA[hi back]]></Content></xml>"
-                                     : R"({"Content":"hi back"})";
-  rapidjson::Document reply = Cli(absl::StrCat(
-      "build-reply ", addr, " --app-id ", kApp, " --format ", format, " --key-index ",
-      decrypted["key_index"].GetInt(), " --message ", Quote(reply_text)));
+  const std::string reply_text =
+      format == "xml" ? "<xml><Content><![CDATA[hi back]]></Content></xml>"
+                      : R"({"Content":"hi back"})";
+  rapidjson::Document reply =
+      Cli(absl::StrCat("build-reply ", addr, " --app-id ", kApp, " --format ",
+                       format, " --key-index ", decrypted["key_index"].GetInt(),
+                       " --message ", Quote(reply_text)));
   ASSERT_TRUE(reply.IsObject());
 
   rapidjson::Document opened =
-      Cli(absl::StrCat("open-reply --token ", kToken, " --encoding-aes-key ", kKey,
-                       " --receive-id ", kApp, " --body ", Quote(reply["body_text"].GetString())));
+      Cli(absl::StrCat("open-reply --token ", kToken, " --encoding-aes-key ",
+                       kKey, " --receive-id ", kApp, " --body ",
+                       Quote(reply["body_text"].GetString())));
   ASSERT_TRUE(opened.IsObject());
   EXPECT_EQ(std::string(opened["message"].GetString()), reply_text);
 }
@@ -97,12 +103,14 @@ INSTANTIATE_TEST_SUITE_P(Formats, CliRoundTripTest,
                          ::testing::Values("xml", "json", "json_lowercase"));
 
 TEST(CliAgainstServerTest, FailedRpcExitsOneWithWeChatCode) {
-  absl::StatusOr<std::unique_ptr<ServerProcess>> server = ServerProcess::Start({});
+  absl::StatusOr<std::unique_ptr<ServerProcess>> server =
+      ServerProcess::Start({});
   ASSERT_THAT(server, IsOk());
   absl::StatusOr<std::pair<int, std::string>> result = testing::RunWithInput(
-      absl::StrCat(WXCRYPTO_CLI_PATH, " decrypt-push --addr ", (*server)->grpc_address(),
-                   " --app-id ", kApp, " --encrypt-type aes --msg-signature ",
-                   std::string(40, '0'), " --timestamp 1 --nonce 2 --body ",
+      absl::StrCat(WXCRYPTO_CLI_PATH, " decrypt-push --addr ",
+                   (*server)->grpc_address(), " --app-id ", kApp,
+                   " --encrypt-type aes --msg-signature ", std::string(40, '0'),
+                   " --timestamp 1 --nonce 2 --body ",
                    Quote("<xml><Encrypt><![CDATA[AAAA]]></Encrypt></xml>")),
       "");
   ASSERT_THAT(result, IsOk());

@@ -48,14 +48,17 @@ std::string Config(const std::string& current, const std::string& previous) {
                       R"(],"mode":"MODE_SECURE"}]})");
 }
 
-v1::DecryptPushRequest Push(const std::string& key, const std::string& message) {
-  const std::string encrypt = *(*MessageCrypt::Create({key}, kApp)).Encrypt(message);
+v1::DecryptPushRequest Push(const std::string& key,
+                            const std::string& message) {
+  const std::string encrypt =
+      *(*MessageCrypt::Create({key}, kApp)).Encrypt(message);
   v1::DecryptPushRequest request;
   request.set_app_id(kApp);
   request.set_timestamp("1700000000");
   request.set_nonce("1");
   request.set_encrypt_type("aes");
-  request.set_msg_signature(ComputeMsgSignature(kToken, "1700000000", "1", encrypt));
+  request.set_msg_signature(
+      ComputeMsgSignature(kToken, "1700000000", "1", encrypt));
   request.set_body(*BuildPushEnvelope(EnvelopeFormat::kXml, "gh", encrypt));
   return request;
 }
@@ -78,14 +81,16 @@ std::int64_t ProcStatus(pid_t pid, const std::string& key) {
 TEST(ResilienceTest, HundredConfigRewritesUnderLoadFailNoRequest) {
   TempDir dir;
   dir.WriteFile("config.json", Config(kKeyA, ""));
-  absl::StatusOr<std::unique_ptr<ServerProcess>> server = ServerProcess::Start(
-      {"--config=" + dir.path() + "/config.json", "--config-poll-seconds=0.02"});
+  absl::StatusOr<std::unique_ptr<ServerProcess>> server =
+      ServerProcess::Start({"--config=" + dir.path() + "/config.json",
+                            "--config-poll-seconds=0.02"});
   ASSERT_THAT(server, IsOk());
   // WeChat keeps sealing with A while the operator rotates: every config
   // below accepts A (as current or previous), so no push may fail.
-  const v1::DecryptPushRequest push = Push(kKeyA, "<xml><Content>rotation</Content></xml>");
-  auto channel =
-      grpc::CreateChannel((*server)->grpc_address(), grpc::InsecureChannelCredentials());
+  const v1::DecryptPushRequest push =
+      Push(kKeyA, "<xml><Content>rotation</Content></xml>");
+  auto channel = grpc::CreateChannel((*server)->grpc_address(),
+                                     grpc::InsecureChannelCredentials());
   std::atomic<bool> stop{false};
   std::atomic<int> ok{0};
   std::atomic<int> failed{0};
@@ -96,10 +101,12 @@ TEST(ResilienceTest, HundredConfigRewritesUnderLoadFailNoRequest) {
       auto stub = v1::CryptoService::NewStub(channel);
       while (!stop.load()) {
         grpc::ClientContext context;
-        context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+        context.set_deadline(std::chrono::system_clock::now() +
+                             std::chrono::seconds(10));
         v1::DecryptPushResponse response;
         grpc::Status status = stub->DecryptPush(&context, push, &response);
-        if (status.ok() && response.message() == "<xml><Content>rotation</Content></xml>") {
+        if (status.ok() &&
+            response.message() == "<xml><Content>rotation</Content></xml>") {
           ++ok;
           if (response.key_index() == 1) ++previous_key;
         } else {
@@ -111,7 +118,8 @@ TEST(ResilienceTest, HundredConfigRewritesUnderLoadFailNoRequest) {
   for (int i = 0; i < 100; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (i == 50) {
-      dir.WriteFile("config.json", R"({"apps":[{"app_id":"broken"}]})");  // rejected
+      dir.WriteFile("config.json",
+                    R"({"apps":[{"app_id":"broken"}]})");  // rejected
     } else if (i % 2 == 0) {
       dir.WriteFile("config.json", Config(kKeyB, kKeyA));
     } else {
@@ -124,9 +132,12 @@ TEST(ResilienceTest, HundredConfigRewritesUnderLoadFailNoRequest) {
   EXPECT_EQ(failed.load(), 0);
   EXPECT_GT(ok.load(), 400);
   EXPECT_GT(previous_key.load(), 0);
-  absl::StatusOr<std::string> metrics = testing::HttpGet((*server)->metrics_port(), "/metrics");
+  absl::StatusOr<std::string> metrics =
+      testing::HttpGet((*server)->metrics_port(), "/metrics");
   ASSERT_THAT(metrics, IsOk());
-  EXPECT_THAT(*metrics, HasSubstr(R"(wxcrypto_config_reloads_total{result="failure"} 1)"));
+  EXPECT_THAT(
+      *metrics,
+      HasSubstr(R"(wxcrypto_config_reloads_total{result="failure"} 1)"));
 }
 
 // Opens a TCP connection to the server's gRPC port.
@@ -136,7 +147,8 @@ int Connect(int port) {
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<uint16_t>(port));
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&address),
+                        sizeof(address)) != 0) {
     if (fd >= 0) close(fd);
     return -1;
   }
@@ -144,10 +156,11 @@ int Connect(int port) {
 }
 
 bool ServerAnswers(const ServerProcess& server) {
-  auto stub = v1::CryptoService::NewStub(
-      grpc::CreateChannel(server.grpc_address(), grpc::InsecureChannelCredentials()));
+  auto stub = v1::CryptoService::NewStub(grpc::CreateChannel(
+      server.grpc_address(), grpc::InsecureChannelCredentials()));
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(5));
   v1::VerifyRawDataRequest request;
   request.set_session_key("k");
   v1::VerifyRawDataResponse response;
@@ -155,7 +168,8 @@ bool ServerAnswers(const ServerProcess& server) {
 }
 
 TEST(ResilienceTest, SilentHalfOpenAndResetClientsLeakNothing) {
-  absl::StatusOr<std::unique_ptr<ServerProcess>> server = ServerProcess::Start({});
+  absl::StatusOr<std::unique_ptr<ServerProcess>> server =
+      ServerProcess::Start({});
   ASSERT_THAT(server, IsOk());
   const pid_t pid = (*server)->pid();
   ASSERT_TRUE(ServerAnswers(**server));
@@ -188,9 +202,11 @@ TEST(ResilienceTest, SilentHalfOpenAndResetClientsLeakNothing) {
       auto stub = v1::CryptoService::NewStub(grpc::CreateChannel(
           (*server)->grpc_address(), grpc::InsecureChannelCredentials()));
       grpc::ClientContext context;
-      context.set_deadline(std::chrono::system_clock::now() + std::chrono::microseconds(200));
+      context.set_deadline(std::chrono::system_clock::now() +
+                           std::chrono::microseconds(200));
       v1::DecryptPushResponse response;
-      stub->DecryptPush(&context, Push(kKeyA, std::string(20000, 'x')), &response);
+      stub->DecryptPush(&context, Push(kKeyA, std::string(20000, 'x')),
+                        &response);
     }
     for (int fd : sockets) {
       // SO_LINGER 0: close with a TCP reset, as a crashed client would.
@@ -201,17 +217,20 @@ TEST(ResilienceTest, SilentHalfOpenAndResetClientsLeakNothing) {
   }
   // Give the server a moment to notice the closed connections.
   std::int64_t threads_after = 0;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(10);
   do {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     threads_after = ProcStatus(pid, "Threads");
-  } while (threads_after > threads_before + 2 && std::chrono::steady_clock::now() < deadline);
+  } while (threads_after > threads_before + 2 &&
+           std::chrono::steady_clock::now() < deadline);
   EXPECT_LE(threads_after, threads_before + 2);
   const std::int64_t rss_after_kb = ProcStatus(pid, "VmRSS");
 #if !defined(WXCRYPTO_SANITIZED)
   // Under ASan freed memory sits in a quarantine by design, so RSS says
   // nothing there; the Release build of this test checks it.
-  EXPECT_LT(rss_after_kb - rss_before_kb, 16 * 1024) << "RSS grew by more than 16 MiB";
+  EXPECT_LT(rss_after_kb - rss_before_kb, 16 * 1024)
+      << "RSS grew by more than 16 MiB";
 #else
   (void)rss_after_kb;
   (void)rss_before_kb;
@@ -220,7 +239,8 @@ TEST(ResilienceTest, SilentHalfOpenAndResetClientsLeakNothing) {
 }
 
 TEST(ResilienceTest, ServerClosesConnectionsThatNeverHandshake) {
-  absl::StatusOr<std::unique_ptr<ServerProcess>> server = ServerProcess::Start({});
+  absl::StatusOr<std::unique_ptr<ServerProcess>> server =
+      ServerProcess::Start({});
   ASSERT_THAT(server, IsOk());
   const int fd = Connect((*server)->grpc_port());
   ASSERT_GE(fd, 0);

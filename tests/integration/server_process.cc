@@ -40,10 +40,11 @@ int IntField(const std::string& line, const std::string& key) {
   const std::size_t at = line.find(needle);
   if (at == std::string::npos) return 0;
   std::size_t end = at + needle.size();
-  while (end < line.size() && isdigit(static_cast<unsigned char>(line[end]))) ++end;
+  while (end < line.size() && isdigit(static_cast<unsigned char>(line[end])))
+    ++end;
   int value = 0;
-  if (!absl::SimpleAtoi(line.substr(at + needle.size(), end - at - needle.size()),
-                        &value)) {
+  if (!absl::SimpleAtoi(
+          line.substr(at + needle.size(), end - at - needle.size()), &value)) {
     return 0;
   }
   return value;
@@ -77,7 +78,8 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
   close(fds[1]);
   std::unique_ptr<ServerProcess> process(new ServerProcess());
   process->pid_ = pid;
-  process->reader_ = std::thread([p = process.get(), fd = fds[0]] { p->ReadLoop(fd); });
+  process->reader_ =
+      std::thread([p = process.get(), fd = fds[0]] { p->ReadLoop(fd); });
 
   std::unique_lock<std::mutex> lock(process->mu_);
   const bool serving = process->cv_.wait_for(lock, timeout, [&] {
@@ -114,7 +116,8 @@ std::string ServerProcess::grpc_address() const {
 
 void ServerProcess::Signal(int signal) { kill(pid_, signal); }
 
-absl::StatusOr<int> ServerProcess::WaitForExit(std::chrono::milliseconds timeout) {
+absl::StatusOr<int> ServerProcess::WaitForExit(
+    std::chrono::milliseconds timeout) {
   if (exited_) return exit_status_;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -122,8 +125,8 @@ absl::StatusOr<int> ServerProcess::WaitForExit(std::chrono::milliseconds timeout
     const pid_t done = waitpid(pid_, &status, WNOHANG);
     if (done == pid_) {
       exited_ = true;
-      exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status)
-                                       : 128 + WTERMSIG(status);
+      exit_status_ =
+          WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
       return exit_status_;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -177,9 +180,11 @@ absl::StatusOr<std::string> HttpGet(int port, const std::string& path) {
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<uint16_t>(port));
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) !=
+      0) {
     close(fd);
-    return absl::UnavailableError(absl::StrCat("cannot connect to port ", port));
+    return absl::UnavailableError(
+        absl::StrCat("cannot connect to port ", port));
   }
   const std::string request =
       absl::StrCat("GET ", path, " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
@@ -201,8 +206,8 @@ absl::StatusOr<std::string> HttpGet(int port, const std::string& path) {
   }
   if (response.find(" 200 ") == std::string::npos ||
       response.find(" 200 ") > response.find("\r\n")) {
-    return absl::InternalError(
-        absl::StrCat("HTTP status is not 200: ", response.substr(0, response.find("\r\n"))));
+    return absl::InternalError(absl::StrCat(
+        "HTTP status is not 200: ", response.substr(0, response.find("\r\n"))));
   }
   return response.substr(body + 4);
 }
@@ -218,13 +223,16 @@ absl::StatusOr<std::pair<int, std::string>> RunWithInput(
   std::string output;
   char buffer[4096];
   std::size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) output.append(buffer, n);
+  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0)
+    output.append(buffer, n);
   const int status = pclose(pipe);
   return std::make_pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1, output);
 }
 
 TempDir::TempDir() {
-  std::string templ = (std::filesystem::temp_directory_path() / "wxcrypto-test-XXXXXX").string();
+  std::string templ =
+      (std::filesystem::temp_directory_path() / "wxcrypto-test-XXXXXX")
+          .string();
   if (mkdtemp(templ.data()) == nullptr) std::abort();
   path_ = templ;
 }
@@ -234,7 +242,8 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ignored);
 }
 
-void TempDir::WriteFile(const std::string& name, const std::string& contents) const {
+void TempDir::WriteFile(const std::string& name,
+                        const std::string& contents) const {
   const std::string final_path = path_ + "/" + name;
   const std::string temp_path = final_path + ".tmp";
   {

@@ -45,7 +45,8 @@ class ServerProcess {
   // Every log line so far.
   std::vector<std::string> LogLines() const;
   // Waits until a log line contains `text`; returns false on timeout.
-  bool WaitForLogLine(const std::string& text, std::chrono::milliseconds timeout);
+  bool WaitForLogLine(const std::string& text,
+                      std::chrono::milliseconds timeout);
 
  private:
   ServerProcess() = default;

@@ -51,27 +51,28 @@ constexpr char kWeComCorpId[] = "ww1234567890abcdef";
 
 std::string TestConfig(const std::string& official_key = kKeyA,
                        const std::string& official_previous = "") {
-  return absl::StrCat(R"({"apps":[)",
-                      R"({"app_id":")", kOfficialApp, R"(","token":"spamtest",)",
-                      R"("encoding_aes_key":")", official_key, R"(",)",
-                      R"("previous_encoding_aes_keys":[)",
-                      official_previous.empty() ? "" : "\"" + official_previous + "\"",
-                      R"(],"mode":"MODE_COMPATIBLE"},)",
-                      R"({"app_id":")", kDocApp, R"(","token":"AAAAA",)",
-                      R"("encoding_aes_key":")", kKeyB, R"(","mode":"MODE_COMPATIBLE"},)",
-                      R"({"app_id":")", kSecureApp, R"(","token":"AAAAA",)",
-                      R"("encoding_aes_key":")", kKeyB, R"(","mode":"MODE_SECURE"},)",
-                      R"({"app_id":")", kWindowApp, R"(","token":"windowtoken",)",
-                      R"("encoding_aes_key":")", kKeyC,
-                      R"(","mode":"MODE_SECURE","max_timestamp_skew_seconds":300},)",
-                      R"({"app_id":")", kWeComApp, R"(","receive_id":")", kWeComCorpId,
-                      R"(","token":"wecomtoken","encoding_aes_key":")", kKeyC,
-                      R"(","mode":"MODE_SECURE"}]})");
+  return absl::StrCat(
+      R"({"apps":[)", R"({"app_id":")", kOfficialApp,
+      R"(","token":"spamtest",)", R"("encoding_aes_key":")", official_key,
+      R"(",)", R"("previous_encoding_aes_keys":[)",
+      official_previous.empty() ? "" : "\"" + official_previous + "\"",
+      R"(],"mode":"MODE_COMPATIBLE"},)", R"({"app_id":")", kDocApp,
+      R"(","token":"AAAAA",)", R"("encoding_aes_key":")", kKeyB,
+      R"(","mode":"MODE_COMPATIBLE"},)", R"({"app_id":")", kSecureApp,
+      R"(","token":"AAAAA",)", R"("encoding_aes_key":")", kKeyB,
+      R"(","mode":"MODE_SECURE"},)", R"({"app_id":")", kWindowApp,
+      R"(","token":"windowtoken",)", R"("encoding_aes_key":")", kKeyC,
+      R"(","mode":"MODE_SECURE","max_timestamp_skew_seconds":300},)",
+      R"({"app_id":")", kWeComApp, R"(","receive_id":")", kWeComCorpId,
+      R"(","token":"wecomtoken","encoding_aes_key":")", kKeyC,
+      R"(","mode":"MODE_SECURE"}]})");
 }
 
 // Returns a push as WeChat would send it: query parameters and body.
-v1::DecryptPushRequest SealPush(const std::string& app_id, const std::string& token,
-                                const std::string& key, const std::string& receive_id,
+v1::DecryptPushRequest SealPush(const std::string& app_id,
+                                const std::string& token,
+                                const std::string& key,
+                                const std::string& receive_id,
                                 const std::string& message,
                                 EnvelopeFormat format = EnvelopeFormat::kXml,
                                 const std::string& timestamp = "1700000000") {
@@ -87,14 +88,16 @@ v1::DecryptPushRequest SealPush(const std::string& app_id, const std::string& to
   request.set_msg_signature(
       ComputeMsgSignature(token, timestamp, "123456789", *encrypt));
   request.set_signature(ComputeUrlSignature(token, timestamp, "123456789"));
-  absl::StatusOr<std::string> body = BuildPushEnvelope(format, "gh_test", *encrypt);
+  absl::StatusOr<std::string> body =
+      BuildPushEnvelope(format, "gh_test", *encrypt);
   EXPECT_THAT(body, IsOk());
   request.set_body(*body);
   return request;
 }
 
 // The DecryptPush request for one `push` vector of wechat_vectors.json.
-v1::DecryptPushRequest PushFromVector(const rapidjson::Value& v, const std::string& app_id) {
+v1::DecryptPushRequest PushFromVector(const rapidjson::Value& v,
+                                      const std::string& app_id) {
   v1::DecryptPushRequest request;
   request.set_app_id(app_id);
   request.set_msg_signature(v["msg_signature"].GetString());
@@ -107,8 +110,10 @@ v1::DecryptPushRequest PushFromVector(const rapidjson::Value& v, const std::stri
 
 constexpr char kTextMessage[] =
     "<xml><ToUserName><![CDATA[gh_test]]></ToUserName>"
-    "<FromUserName><![CDATA[user]]></FromUserName><CreateTime>1700000000</CreateTime>"
-    "<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[你好]]></Content></xml>";
+    "<FromUserName><![CDATA[user]]></FromUserName><CreateTime>1700000000</"
+    "CreateTime>"
+    "<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[你好]]></Content></"
+    "xml>";
 
 // The status, wx-error-code and error-reason of a failed call.
 struct CallResult {
@@ -118,25 +123,30 @@ struct CallResult {
 };
 
 template <typename Request, typename Response, typename Method>
-CallResult Call(v1::CryptoService::Stub& stub, Method method, const Request& request,
-                Response& response) {
+CallResult Call(v1::CryptoService::Stub& stub, Method method,
+                const Request& request, Response& response) {
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(10));
   CallResult result;
   result.status = (stub.*method)(&context, request, &response);
   for (const auto& [key, value] : context.GetServerTrailingMetadata()) {
-    if (key == "wx-error-code") result.wx_error_code = std::string(value.data(), value.size());
-    if (key == "error-reason") result.reason = std::string(value.data(), value.size());
+    if (key == "wx-error-code")
+      result.wx_error_code = std::string(value.data(), value.size());
+    if (key == "error-reason")
+      result.reason = std::string(value.data(), value.size());
   }
   return result;
 }
 
-CallResult DecryptPush(v1::CryptoService::Stub& stub, const v1::DecryptPushRequest& request,
+CallResult DecryptPush(v1::CryptoService::Stub& stub,
+                       const v1::DecryptPushRequest& request,
                        v1::DecryptPushResponse& response) {
   return Call(stub, &v1::CryptoService::Stub::DecryptPush, request, response);
 }
 
-CallResult DecryptPush(v1::CryptoService::Stub& stub, const v1::DecryptPushRequest& request) {
+CallResult DecryptPush(v1::CryptoService::Stub& stub,
+                       const v1::DecryptPushRequest& request) {
   v1::DecryptPushResponse response;
   return DecryptPush(stub, request, response);
 }
@@ -146,9 +156,10 @@ class ServerTest : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new TempDir();
     dir_->WriteFile("config.json", TestConfig());
-    absl::StatusOr<std::unique_ptr<ServerProcess>> server = ServerProcess::Start(
-        {"--config=" + dir_->path() + "/config.json", "--drain-seconds=0",
-         "--max-request-bytes=65536"});
+    absl::StatusOr<std::unique_ptr<ServerProcess>> server =
+        ServerProcess::Start({"--config=" + dir_->path() + "/config.json",
+                              "--drain-seconds=0",
+                              "--max-request-bytes=65536"});
     ASSERT_THAT(server, IsOk());
     server_ = server->release();
   }
@@ -177,15 +188,16 @@ TEST_F(ServerTest, DecryptPushOpensEveryPushVector) {
   for (const auto& v : doc["push"].GetArray()) {
     SCOPED_TRACE(v["name"].GetString());
     v1::DecryptPushResponse response;
-    CallResult result =
-        DecryptPush(*stub_, PushFromVector(v, v["receive_id"].GetString()), response);
+    CallResult result = DecryptPush(
+        *stub_, PushFromVector(v, v["receive_id"].GetString()), response);
     ASSERT_TRUE(result.status.ok()) << result.status.error_message();
     EXPECT_EQ(response.message(), v["expected_plaintext"].GetString());
     EXPECT_TRUE(response.encrypted());
     EXPECT_EQ(response.key_index(), 0u);
     const std::string format = v["envelope_format"].GetString();
-    EXPECT_EQ(response.envelope_format(), format == "xml" ? v1::ENVELOPE_FORMAT_XML
-                                                          : v1::ENVELOPE_FORMAT_JSON);
+    EXPECT_EQ(response.envelope_format(), format == "xml"
+                                              ? v1::ENVELOPE_FORMAT_XML
+                                              : v1::ENVELOPE_FORMAT_JSON);
     EXPECT_GT(response.fields().count("ToUserName"), 0u);
     EXPECT_GT(response.fields().count("MsgType"), 0u);
   }
@@ -195,7 +207,8 @@ TEST_F(ServerTest, DecryptPushExtractsFieldsOfOfficialSample) {
   rapidjson::Document doc = ReadTestJson("wechat_vectors.json");
   const auto& v = doc["push"][0];
   v1::DecryptPushResponse response;
-  ASSERT_TRUE(DecryptPush(*stub_, PushFromVector(v, kOfficialApp), response).status.ok());
+  ASSERT_TRUE(DecryptPush(*stub_, PushFromVector(v, kOfficialApp), response)
+                  .status.ok());
   EXPECT_EQ(response.fields().at("ToUserName"), "gh_10f6c3c3ac5a");
   EXPECT_EQ(response.fields().at("MsgType"), "text");
   EXPECT_EQ(response.fields().at("Content"), "abcdteT");
@@ -210,7 +223,8 @@ TEST_F(ServerTest, DecryptPushAcceptsPlaintextVectorInCompatibleMode) {
   request.set_signature(v["signature"].GetString());
   request.set_timestamp(v["timestamp"].GetString());
   request.set_nonce(v["nonce"].GetString());
-  request.set_body(R"({"ToUserName":"gh_97417a04a28d","MsgType":"event","Event":"debug_demo","CreateTime":1714037059})");
+  request.set_body(
+      R"({"ToUserName":"gh_97417a04a28d","MsgType":"event","Event":"debug_demo","CreateTime":1714037059})");
   v1::DecryptPushResponse response;
   CallResult result = DecryptPush(*stub_, request, response);
   ASSERT_TRUE(result.status.ok()) << result.status.error_message();
@@ -227,10 +241,11 @@ TEST_F(ServerTest, DecryptPushDecryptsCompatibilityModeBody) {
       SealPush(kOfficialApp, "spamtest", kKeyA, kOfficialApp, kTextMessage);
   absl::StatusOr<PushEnvelope> envelope = ParsePushEnvelope(request.body());
   ASSERT_THAT(envelope, IsOk());
-  request.set_body(absl::StrCat("<xml><ToUserName><![CDATA[gh_test]]></ToUserName>",
-                                "<MsgType><![CDATA[text]]></MsgType>",
-                                "<Content><![CDATA[plain copy]]></Content><Encrypt><![CDATA[",
-                                envelope->encrypt, "]]></Encrypt></xml>"));
+  request.set_body(absl::StrCat(
+      "<xml><ToUserName><![CDATA[gh_test]]></ToUserName>",
+      "<MsgType><![CDATA[text]]></MsgType>",
+      "<Content><![CDATA[plain copy]]></Content><Encrypt><![CDATA[",
+      envelope->encrypt, "]]></Encrypt></xml>"));
   v1::DecryptPushResponse response;
   ASSERT_TRUE(DecryptPush(*stub_, request, response).status.ok());
   EXPECT_TRUE(response.encrypted());
@@ -238,25 +253,29 @@ TEST_F(ServerTest, DecryptPushDecryptsCompatibilityModeBody) {
   EXPECT_EQ(response.fields().at("Content"), "你好");
 }
 
-TEST_F(ServerTest, BuildEncryptedReplyRoundTripsThroughDecryptPushInEveryFormat) {
-  for (v1::EnvelopeFormat format : {v1::ENVELOPE_FORMAT_XML, v1::ENVELOPE_FORMAT_JSON,
-                                    v1::ENVELOPE_FORMAT_JSON_LOWERCASE}) {
+TEST_F(ServerTest,
+       BuildEncryptedReplyRoundTripsThroughDecryptPushInEveryFormat) {
+  for (v1::EnvelopeFormat format :
+       {v1::ENVELOPE_FORMAT_XML, v1::ENVELOPE_FORMAT_JSON,
+        v1::ENVELOPE_FORMAT_JSON_LOWERCASE}) {
     SCOPED_TRACE(v1::EnvelopeFormat_Name(format));
     v1::BuildEncryptedReplyRequest request;
     request.set_app_id(kDocApp);
     request.set_message(R"({"demo_resp":"good luck"})");
     request.set_envelope_format(format);
     v1::BuildEncryptedReplyResponse reply;
-    CallResult result =
-        Call(*stub_, &v1::CryptoService::Stub::BuildEncryptedReply, request, reply);
+    CallResult result = Call(
+        *stub_, &v1::CryptoService::Stub::BuildEncryptedReply, request, reply);
     ASSERT_TRUE(result.status.ok()) << result.status.error_message();
     EXPECT_EQ(reply.content_type(), format == v1::ENVELOPE_FORMAT_XML
                                         ? "application/xml"
                                         : "application/json");
     EXPECT_FALSE(reply.nonce().empty());
-    EXPECT_NEAR(std::stoll(reply.timestamp()), absl::ToUnixSeconds(absl::Now()), 60);
+    EXPECT_NEAR(std::stoll(reply.timestamp()), absl::ToUnixSeconds(absl::Now()),
+                60);
     EXPECT_EQ(reply.msg_signature(),
-              ComputeMsgSignature("AAAAA", reply.timestamp(), reply.nonce(), reply.encrypt()));
+              ComputeMsgSignature("AAAAA", reply.timestamp(), reply.nonce(),
+                                  reply.encrypt()));
     // WeChat opens the reply the way the service opens a push.
     v1::DecryptPushRequest push;
     push.set_app_id(kDocApp);
@@ -283,11 +302,13 @@ TEST_F(ServerTest, BuildEncryptedReplyUsesGivenTimestampAndNonce) {
   request.set_timestamp(v["timestamp"].GetString());
   request.set_nonce(v["nonce"].GetString());
   v1::BuildEncryptedReplyResponse reply;
-  ASSERT_TRUE(
-      Call(*stub_, &v1::CryptoService::Stub::BuildEncryptedReply, request, reply).status.ok());
+  ASSERT_TRUE(Call(*stub_, &v1::CryptoService::Stub::BuildEncryptedReply,
+                   request, reply)
+                  .status.ok());
   EXPECT_EQ(reply.timestamp(), v["timestamp"].GetString());
   EXPECT_EQ(reply.nonce(), v["nonce"].GetString());
-  EXPECT_THAT(reply.body(), HasSubstr(absl::StrCat("\"TimeStamp\":", v["timestamp"].GetString())));
+  EXPECT_THAT(reply.body(), HasSubstr(absl::StrCat(
+                                "\"TimeStamp\":", v["timestamp"].GetString())));
   absl::StatusOr<MessageCrypt> crypt = MessageCrypt::Create({kKeyB}, kDocApp);
   absl::StatusOr<DecryptedMessage> opened = crypt->Decrypt(reply.encrypt());
   ASSERT_THAT(opened, IsOk());
@@ -300,11 +321,13 @@ TEST_F(ServerTest, BuildEncryptedReplyOfEmptyMessageIsAFullReply) {
   request.set_message("");
   request.set_envelope_format(v1::ENVELOPE_FORMAT_XML);
   v1::BuildEncryptedReplyResponse reply;
-  ASSERT_TRUE(
-      Call(*stub_, &v1::CryptoService::Stub::BuildEncryptedReply, request, reply).status.ok());
+  ASSERT_TRUE(Call(*stub_, &v1::CryptoService::Stub::BuildEncryptedReply,
+                   request, reply)
+                  .status.ok());
   EXPECT_THAT(reply.body(), HasSubstr("<Encrypt><![CDATA["));
   EXPECT_THAT(reply.body(), HasSubstr("<MsgSignature><![CDATA["));
-  absl::StatusOr<MessageCrypt> crypt = MessageCrypt::Create({kKeyA}, kOfficialApp);
+  absl::StatusOr<MessageCrypt> crypt =
+      MessageCrypt::Create({kKeyA}, kOfficialApp);
   absl::StatusOr<DecryptedMessage> opened = crypt->Decrypt(reply.encrypt());
   ASSERT_THAT(opened, IsOk());
   EXPECT_EQ(opened->message, "");
@@ -323,8 +346,8 @@ TEST_F(ServerTest, BuildEncryptedReplyBuildsWidgetData) {
   widget->set_scene(1);
   widget->set_data(R"({"items":[1,2]})");
   v1::BuildEncryptedReplyResponse reply;
-  CallResult result =
-      Call(*stub_, &v1::CryptoService::Stub::BuildEncryptedReply, request, reply);
+  CallResult result = Call(
+      *stub_, &v1::CryptoService::Stub::BuildEncryptedReply, request, reply);
   ASSERT_TRUE(result.status.ok()) << result.status.error_message();
   absl::StatusOr<MessageCrypt> crypt = MessageCrypt::Create({kKeyB}, kDocApp);
   absl::StatusOr<DecryptedMessage> opened = crypt->Decrypt(reply.encrypt());
@@ -359,7 +382,8 @@ TEST_F(ServerTest, DecryptUserDataOpensDemoVector) {
   request.set_encrypted_data(v["encrypted_data"].GetString());
   request.set_iv(v["iv"].GetString());
   v1::DecryptUserDataResponse response;
-  CallResult result = Call(*stub_, &v1::CryptoService::Stub::DecryptUserData, request, response);
+  CallResult result = Call(*stub_, &v1::CryptoService::Stub::DecryptUserData,
+                           request, response);
   ASSERT_TRUE(result.status.ok()) << result.status.error_message();
   EXPECT_EQ(response.data(), v["expected_plaintext"].GetString());
   EXPECT_EQ(response.watermark_app_id(), v["app_id"].GetString());
@@ -385,7 +409,8 @@ TEST_F(ServerTest, DecryptUserDataFailuresAreIndistinguishable) {
   std::vector<CallResult> results;
   for (const auto& request : requests) {
     v1::DecryptUserDataResponse response;
-    results.push_back(Call(*stub_, &v1::CryptoService::Stub::DecryptUserData, request, response));
+    results.push_back(Call(*stub_, &v1::CryptoService::Stub::DecryptUserData,
+                           request, response));
   }
   ASSERT_EQ(results.size(), 3u);
   for (const CallResult& result : results) {
@@ -405,10 +430,14 @@ TEST_F(ServerTest, VerifyRawDataChecksDocumentationVector) {
   request.set_signature(v["signature"].GetString());
   request.set_session_key(v["session_key"].GetString());
   v1::VerifyRawDataResponse response;
-  ASSERT_TRUE(Call(*stub_, &v1::CryptoService::Stub::VerifyRawData, request, response).status.ok());
+  ASSERT_TRUE(
+      Call(*stub_, &v1::CryptoService::Stub::VerifyRawData, request, response)
+          .status.ok());
   EXPECT_TRUE(response.valid());
   request.set_raw_data(request.raw_data() + " ");
-  ASSERT_TRUE(Call(*stub_, &v1::CryptoService::Stub::VerifyRawData, request, response).status.ok());
+  ASSERT_TRUE(
+      Call(*stub_, &v1::CryptoService::Stub::VerifyRawData, request, response)
+          .status.ok());
   EXPECT_FALSE(response.valid());
 }
 
@@ -422,7 +451,8 @@ TEST_F(ServerTest, VerifyUrlEchoesForSignature) {
   request.set_nonce(v["nonce"].GetString());
   request.set_echostr(v["echostr"].GetString());
   v1::VerifyUrlResponse response;
-  CallResult result = Call(*stub_, &v1::CryptoService::Stub::VerifyUrl, request, response);
+  CallResult result =
+      Call(*stub_, &v1::CryptoService::Stub::VerifyUrl, request, response);
   ASSERT_TRUE(result.status.ok()) << result.status.error_message();
   EXPECT_EQ(response.echostr(), v["echostr"].GetString());
   request.set_nonce("1");
@@ -433,16 +463,19 @@ TEST_F(ServerTest, VerifyUrlEchoesForSignature) {
 
 TEST_F(ServerTest, VerifyUrlDecryptsEchostrForMsgSignature) {
   // WeCom: echostr is encrypted for the corp id and covered by msg_signature.
-  absl::StatusOr<MessageCrypt> crypt = MessageCrypt::Create({kKeyC}, kWeComCorpId);
+  absl::StatusOr<MessageCrypt> crypt =
+      MessageCrypt::Create({kKeyC}, kWeComCorpId);
   const std::string echostr = *crypt->Encrypt("1616140317555161061");
   v1::VerifyUrlRequest request;
   request.set_app_id(kWeComApp);
   request.set_timestamp("1700000000");
   request.set_nonce("42");
   request.set_echostr(echostr);
-  request.set_msg_signature(ComputeMsgSignature("wecomtoken", "1700000000", "42", echostr));
+  request.set_msg_signature(
+      ComputeMsgSignature("wecomtoken", "1700000000", "42", echostr));
   v1::VerifyUrlResponse response;
-  CallResult result = Call(*stub_, &v1::CryptoService::Stub::VerifyUrl, request, response);
+  CallResult result =
+      Call(*stub_, &v1::CryptoService::Stub::VerifyUrl, request, response);
   ASSERT_TRUE(result.status.ok()) << result.status.error_message();
   EXPECT_EQ(response.echostr(), "1616140317555161061");
 }
@@ -466,26 +499,39 @@ TEST_F(ServerTest, DecryptPushErrorClassesCarryStatusAndMetadata) {
     mutate(request);
     cases.push_back({name, request, code, wx_code, reason});
   };
-  add("unknown app", [](auto& r) { r.set_app_id("wxunknown"); },
+  add(
+      "unknown app", [](auto& r) { r.set_app_id("wxunknown"); },
       grpc::StatusCode::NOT_FOUND, "-40005", "APP_NOT_FOUND");
-  add("bad msg_signature", [](auto& r) { r.set_msg_signature(std::string(40, 'a')); },
+  add(
+      "bad msg_signature",
+      [](auto& r) { r.set_msg_signature(std::string(40, 'a')); },
       grpc::StatusCode::UNAUTHENTICATED, "-40001", "SIGNATURE_MISMATCH");
-  add("missing msg_signature", [](auto& r) { r.clear_msg_signature(); },
+  add(
+      "missing msg_signature", [](auto& r) { r.clear_msg_signature(); },
       grpc::StatusCode::UNAUTHENTICATED, "-40001", "SIGNATURE_MISSING");
-  add("other nonce", [](auto& r) { r.set_nonce("1"); },
+  add(
+      "other nonce", [](auto& r) { r.set_nonce("1"); },
       grpc::StatusCode::UNAUTHENTICATED, "-40001", "SIGNATURE_MISMATCH");
-  add("bad encrypt_type", [](auto& r) { r.set_encrypt_type("des"); },
+  add(
+      "bad encrypt_type", [](auto& r) { r.set_encrypt_type("des"); },
       grpc::StatusCode::INVALID_ARGUMENT, "-40008", "ENCRYPT_TYPE_INVALID");
-  add("body not XML", [](auto& r) { r.set_body("not a body"); },
+  add(
+      "body not XML", [](auto& r) { r.set_body("not a body"); },
       grpc::StatusCode::INVALID_ARGUMENT, "-40002", "ENVELOPE_INVALID");
-  add("body with DOCTYPE",
+  add(
+      "body with DOCTYPE",
       [](auto& r) {
-        r.set_body("<!DOCTYPE xml [<!ENTITY e \"x\">]><xml><Encrypt>&e;</Encrypt></xml>");
+        r.set_body(
+            "<!DOCTYPE xml [<!ENTITY e "
+            "\"x\">]><xml><Encrypt>&e;</Encrypt></xml>");
       },
       grpc::StatusCode::INVALID_ARGUMENT, "-40002", "ENVELOPE_INVALID");
-  add("no Encrypt", [](auto& r) { r.set_body("<xml><ToUserName>x</ToUserName></xml>"); },
+  add(
+      "no Encrypt",
+      [](auto& r) { r.set_body("<xml><ToUserName>x</ToUserName></xml>"); },
       grpc::StatusCode::INVALID_ARGUMENT, "-40002", "ENCRYPT_MISSING");
-  add("plaintext, bad signature",
+  add(
+      "plaintext, bad signature",
       [](auto& r) {
         r.clear_encrypt_type();
         r.set_signature(std::string(40, 'b'));
@@ -496,37 +542,47 @@ TEST_F(ServerTest, DecryptPushErrorClassesCarryStatusAndMetadata) {
                      v1::DecryptPushRequest r = good;
                      r.set_app_id(kSecureApp);
                      r.clear_encrypt_type();
-                     r.set_signature(ComputeUrlSignature("AAAAA", r.timestamp(), r.nonce()));
+                     r.set_signature(ComputeUrlSignature("AAAAA", r.timestamp(),
+                                                         r.nonce()));
                      return r;
                    }(),
-                   grpc::StatusCode::FAILED_PRECONDITION, "-40001", "PLAINTEXT_NOT_ALLOWED"});
+                   grpc::StatusCode::FAILED_PRECONDITION, "-40001",
+                   "PLAINTEXT_NOT_ALLOWED"});
   cases.push_back({"timestamp outside window",
-                   SealPush(kWindowApp, "windowtoken", kKeyC, kWindowApp, kTextMessage,
-                            EnvelopeFormat::kXml, "1409735669"),
-                   grpc::StatusCode::UNAUTHENTICATED, "-40001", "TIMESTAMP_OUT_OF_WINDOW"});
+                   SealPush(kWindowApp, "windowtoken", kKeyC, kWindowApp,
+                            kTextMessage, EnvelopeFormat::kXml, "1409735669"),
+                   grpc::StatusCode::UNAUTHENTICATED, "-40001",
+                   "TIMESTAMP_OUT_OF_WINDOW"});
   cases.push_back({"timestamp not a number",
-                   SealPush(kWindowApp, "windowtoken", kKeyC, kWindowApp, kTextMessage,
-                            EnvelopeFormat::kXml, "soon"),
-                   grpc::StatusCode::UNAUTHENTICATED, "-40001", "TIMESTAMP_INVALID"});
+                   SealPush(kWindowApp, "windowtoken", kKeyC, kWindowApp,
+                            kTextMessage, EnvelopeFormat::kXml, "soon"),
+                   grpc::StatusCode::UNAUTHENTICATED, "-40001",
+                   "TIMESTAMP_INVALID"});
   cases.push_back({"wrong receive id",
-                   SealPush(kOfficialApp, "spamtest", kKeyA, "wxsomeoneelse00000", kTextMessage),
-                   grpc::StatusCode::INVALID_ARGUMENT, "-40005", "RECEIVE_ID_MISMATCH"});
-  cases.push_back({"sealed with an unknown key",
-                   SealPush(kOfficialApp, "spamtest", kKeyC, kOfficialApp, kTextMessage),
-                   grpc::StatusCode::INVALID_ARGUMENT, "-40007", "DECRYPT_FAILED"});
+                   SealPush(kOfficialApp, "spamtest", kKeyA,
+                            "wxsomeoneelse00000", kTextMessage),
+                   grpc::StatusCode::INVALID_ARGUMENT, "-40005",
+                   "RECEIVE_ID_MISMATCH"});
+  cases.push_back(
+      {"sealed with an unknown key",
+       SealPush(kOfficialApp, "spamtest", kKeyC, kOfficialApp, kTextMessage),
+       grpc::StatusCode::INVALID_ARGUMENT, "-40007", "DECRYPT_FAILED"});
   {
     // Encrypt that is not base64, correctly signed: reaches the decoder.
     v1::DecryptPushRequest r = good;
     const std::string encrypt = "not*base64";
     r.set_body("<xml><Encrypt><![CDATA[not*base64]]></Encrypt></xml>");
-    r.set_msg_signature(ComputeMsgSignature("spamtest", r.timestamp(), r.nonce(), encrypt));
-    cases.push_back({"Encrypt not base64", r, grpc::StatusCode::INVALID_ARGUMENT, "-40010",
+    r.set_msg_signature(
+        ComputeMsgSignature("spamtest", r.timestamp(), r.nonce(), encrypt));
+    cases.push_back({"Encrypt not base64", r,
+                     grpc::StatusCode::INVALID_ARGUMENT, "-40010",
                      "BASE64_INVALID"});
   }
   for (const ErrorCase& c : cases) {
     SCOPED_TRACE(c.name);
     CallResult result = DecryptPush(*stub_, c.request);
-    EXPECT_EQ(result.status.error_code(), c.code) << result.status.error_message();
+    EXPECT_EQ(result.status.error_code(), c.code)
+        << result.status.error_message();
     EXPECT_EQ(result.wx_error_code, c.wx_error_code);
     EXPECT_EQ(result.reason, c.reason);
     EXPECT_THAT(result.status.error_message(), Not(HasSubstr("spamtest")));
@@ -534,23 +590,27 @@ TEST_F(ServerTest, DecryptPushErrorClassesCarryStatusAndMetadata) {
   }
 }
 
-TEST_F(ServerTest, BuildEncryptedReplyRejectsUnspecifiedFormatAndUnknownKeyIndex) {
+TEST_F(ServerTest,
+       BuildEncryptedReplyRejectsUnspecifiedFormatAndUnknownKeyIndex) {
   v1::BuildEncryptedReplyRequest request;
   request.set_app_id(kOfficialApp);
   request.set_message("hi");
   v1::BuildEncryptedReplyResponse reply;
-  CallResult result = Call(*stub_, &v1::CryptoService::Stub::BuildEncryptedReply, request, reply);
+  CallResult result = Call(
+      *stub_, &v1::CryptoService::Stub::BuildEncryptedReply, request, reply);
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(result.wx_error_code, "-40011");
   EXPECT_EQ(result.reason, "ENVELOPE_FORMAT_INVALID");
   request.set_envelope_format(v1::ENVELOPE_FORMAT_XML);
   request.set_key_index(3);
-  result = Call(*stub_, &v1::CryptoService::Stub::BuildEncryptedReply, request, reply);
+  result = Call(*stub_, &v1::CryptoService::Stub::BuildEncryptedReply, request,
+                reply);
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(result.reason, "KEY_INDEX_INVALID");
   request.set_key_index(0);
   request.set_timestamp("12:00");
-  result = Call(*stub_, &v1::CryptoService::Stub::BuildEncryptedReply, request, reply);
+  result = Call(*stub_, &v1::CryptoService::Stub::BuildEncryptedReply, request,
+                reply);
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(result.wx_error_code, "-40011");
 }
@@ -558,11 +618,13 @@ TEST_F(ServerTest, BuildEncryptedReplyRejectsUnspecifiedFormatAndUnknownKeyIndex
 TEST_F(ServerTest, OversizedRequestIsResourceExhausted) {
   v1::DecryptPushRequest request =
       SealPush(kOfficialApp, "spamtest", kKeyA, kOfficialApp, kTextMessage);
-  request.set_body(std::string(70000, 'x'));  // the server runs with a 64 KiB limit
+  request.set_body(
+      std::string(70000, 'x'));  // the server runs with a 64 KiB limit
   CallResult result = DecryptPush(*stub_, request);
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_EQ(result.reason, "REQUEST_TOO_LARGE");
-  // Far beyond the limit the transport itself refuses; still RESOURCE_EXHAUSTED.
+  // Far beyond the limit the transport itself refuses; still
+  // RESOURCE_EXHAUSTED.
   request.set_body(std::string(1 << 20, 'x'));
   result = DecryptPush(*stub_, request);
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
@@ -577,16 +639,19 @@ TEST_F(ServerTest, HealthServiceReportsServing) {
     request.set_service(service);
     grpc::health::v1::HealthCheckResponse response;
     ASSERT_TRUE(health->Check(&context, request, &response).ok());
-    EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+    EXPECT_EQ(response.status(),
+              grpc::health::v1::HealthCheckResponse::SERVING);
   }
 }
 
 TEST_F(ServerTest, MetricsScrapePassesPromtoolAndCountsRequests) {
-  ASSERT_TRUE(DecryptPush(*stub_, SealPush(kOfficialApp, "spamtest", kKeyA, kOfficialApp,
-                                           kTextMessage))
+  ASSERT_TRUE(DecryptPush(*stub_, SealPush(kOfficialApp, "spamtest", kKeyA,
+                                           kOfficialApp, kTextMessage))
                   .status.ok());
-  DecryptPush(*stub_, SealPush("wxunknown", "x", kKeyA, kOfficialApp, kTextMessage));
-  absl::StatusOr<std::string> metrics = testing::HttpGet(server_->metrics_port(), "/metrics");
+  DecryptPush(*stub_,
+              SealPush("wxunknown", "x", kKeyA, kOfficialApp, kTextMessage));
+  absl::StatusOr<std::string> metrics =
+      testing::HttpGet(server_->metrics_port(), "/metrics");
   ASSERT_THAT(metrics, IsOk());
   for (const char* name :
        {"wxcrypto_requests_total{", "wxcrypto_request_duration_seconds_bucket{",
@@ -596,7 +661,9 @@ TEST_F(ServerTest, MetricsScrapePassesPromtoolAndCountsRequests) {
     EXPECT_THAT(*metrics, HasSubstr(name));
   }
   // prometheus-cpp writes labels sorted by name.
-  EXPECT_THAT(*metrics, HasSubstr(R"(wxcrypto_requests_total{code="OK",method="DecryptPush"})"));
+  EXPECT_THAT(
+      *metrics,
+      HasSubstr(R"(wxcrypto_requests_total{code="OK",method="DecryptPush"})"));
   EXPECT_THAT(*metrics, HasSubstr(R"(reason="APP_NOT_FOUND")"));
   EXPECT_THAT(*metrics, HasSubstr(R"(crypto_provider="openssl")"));
   EXPECT_THAT(*metrics, HasSubstr("wxcrypto_apps_configured 5"));
@@ -609,7 +676,8 @@ TEST_F(ServerTest, MetricsScrapePassesPromtoolAndCountsRequests) {
 }
 
 TEST_F(ServerTest, LogsNeverContainSecrets) {
-  DecryptPush(*stub_, SealPush(kOfficialApp, "spamtest", kKeyC, kOfficialApp, kTextMessage));
+  DecryptPush(*stub_, SealPush(kOfficialApp, "spamtest", kKeyC, kOfficialApp,
+                               kTextMessage));
   for (const std::string& line : server_->LogLines()) {
     EXPECT_THAT(line, Not(HasSubstr("spamtest")));
     EXPECT_THAT(line, Not(HasSubstr("windowtoken")));
@@ -622,15 +690,16 @@ TEST_F(ServerTest, LogsNeverContainSecrets) {
 // Lifecycle tests start their own server.
 
 std::unique_ptr<v1::CryptoService::Stub> StubFor(const ServerProcess& server) {
-  return v1::CryptoService::NewStub(
-      grpc::CreateChannel(server.grpc_address(), grpc::InsecureChannelCredentials()));
+  return v1::CryptoService::NewStub(grpc::CreateChannel(
+      server.grpc_address(), grpc::InsecureChannelCredentials()));
 }
 
 TEST(ServerLifecycleTest, KeyRotationByConfigRewriteLosesNoRequest) {
   TempDir dir;
   dir.WriteFile("config.json", TestConfig(kKeyA));
-  absl::StatusOr<std::unique_ptr<ServerProcess>> server = ServerProcess::Start(
-      {"--config=" + dir.path() + "/config.json", "--config-poll-seconds=0.05"});
+  absl::StatusOr<std::unique_ptr<ServerProcess>> server =
+      ServerProcess::Start({"--config=" + dir.path() + "/config.json",
+                            "--config-poll-seconds=0.05"});
   ASSERT_THAT(server, IsOk());
   auto stub = StubFor(**server);
   // Pushes sealed with A, the key WeChat still uses during the rotation.
@@ -658,7 +727,8 @@ TEST(ServerLifecycleTest, KeyRotationByConfigRewriteLosesNoRequest) {
   // Rotate: B becomes current and A previous, then back, several times.
   for (int i = 0; i < 10; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    dir.WriteFile("config.json", i % 2 == 0 ? TestConfig(kKeyB, kKeyA) : TestConfig(kKeyA));
+    dir.WriteFile("config.json",
+                  i % 2 == 0 ? TestConfig(kKeyB, kKeyA) : TestConfig(kKeyA));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   stop = true;
@@ -666,28 +736,39 @@ TEST(ServerLifecycleTest, KeyRotationByConfigRewriteLosesNoRequest) {
   EXPECT_EQ(failed.load(), 0);
   EXPECT_GT(ok.load(), 100);
   EXPECT_GT(opened_by_previous.load(), 0);
-  absl::StatusOr<std::string> metrics = testing::HttpGet((*server)->metrics_port(), "/metrics");
+  absl::StatusOr<std::string> metrics =
+      testing::HttpGet((*server)->metrics_port(), "/metrics");
   ASSERT_THAT(metrics, IsOk());
   EXPECT_THAT(*metrics, HasSubstr(absl::StrCat(
-                            R"(wxcrypto_previous_key_decrypts_total{app_id=")", kOfficialApp)));
-  EXPECT_THAT(*metrics, Not(HasSubstr(R"(wxcrypto_config_reloads_total{result="success"} 0)")));
+                            R"(wxcrypto_previous_key_decrypts_total{app_id=")",
+                            kOfficialApp)));
+  EXPECT_THAT(
+      *metrics,
+      Not(HasSubstr(R"(wxcrypto_config_reloads_total{result="success"} 0)")));
 }
 
 TEST(ServerLifecycleTest, BadConfigRewriteKeepsOldConfigServing) {
   TempDir dir;
   dir.WriteFile("config.json", TestConfig());
-  absl::StatusOr<std::unique_ptr<ServerProcess>> server = ServerProcess::Start(
-      {"--config=" + dir.path() + "/config.json", "--config-poll-seconds=0.05"});
+  absl::StatusOr<std::unique_ptr<ServerProcess>> server =
+      ServerProcess::Start({"--config=" + dir.path() + "/config.json",
+                            "--config-poll-seconds=0.05"});
   ASSERT_THAT(server, IsOk());
-  dir.WriteFile("config.json", absl::StrReplaceAll(TestConfig(), {{kKeyA, "too-short"}}));
-  ASSERT_TRUE((*server)->WaitForLogLine("config reload failed", std::chrono::seconds(10)));
+  dir.WriteFile("config.json",
+                absl::StrReplaceAll(TestConfig(), {{kKeyA, "too-short"}}));
+  ASSERT_TRUE((*server)->WaitForLogLine("config reload failed",
+                                        std::chrono::seconds(10)));
   auto stub = StubFor(**server);
-  CallResult result =
-      DecryptPush(*stub, SealPush(kOfficialApp, "spamtest", kKeyA, kOfficialApp, kTextMessage));
+  CallResult result = DecryptPush(
+      *stub,
+      SealPush(kOfficialApp, "spamtest", kKeyA, kOfficialApp, kTextMessage));
   EXPECT_TRUE(result.status.ok()) << result.status.error_message();
-  absl::StatusOr<std::string> metrics = testing::HttpGet((*server)->metrics_port(), "/metrics");
+  absl::StatusOr<std::string> metrics =
+      testing::HttpGet((*server)->metrics_port(), "/metrics");
   ASSERT_THAT(metrics, IsOk());
-  EXPECT_THAT(*metrics, HasSubstr(R"(wxcrypto_config_reloads_total{result="failure"} 1)"));
+  EXPECT_THAT(
+      *metrics,
+      HasSubstr(R"(wxcrypto_config_reloads_total{result="failure"} 1)"));
   // The failure is logged naming the field, never the bad value.
   for (const std::string& line : (*server)->LogLines()) {
     EXPECT_THAT(line, Not(HasSubstr("too-short")));
@@ -716,8 +797,10 @@ TEST(ServerLifecycleTest, SigtermDrainsInFlightCallsAndExitsZero) {
       CallResult result = DecryptPush(*stub, push);
       if (result.status.ok()) {
         ++ok;
-      } else if (!((result.status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-                    result.status.error_code() == grpc::StatusCode::CANCELLED) &&
+      } else if (!((result.status.error_code() ==
+                        grpc::StatusCode::UNAVAILABLE ||
+                    result.status.error_code() ==
+                        grpc::StatusCode::CANCELLED) &&
                    result.wx_error_code.empty())) {
         // Once gRPC's Shutdown starts, the transport refuses new calls
         // (UNAVAILABLE, or CANCELLED for a stream that raced the shutdown)
@@ -733,17 +816,20 @@ TEST(ServerLifecycleTest, SigtermDrainsInFlightCallsAndExitsZero) {
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   const int ok_before = ok.load();
   (*server)->Signal(SIGTERM);
-  ASSERT_TRUE((*server)->WaitForLogLine("NOT_SERVING", std::chrono::seconds(5)));
+  ASSERT_TRUE(
+      (*server)->WaitForLogLine("NOT_SERVING", std::chrono::seconds(5)));
   grpc::ClientContext context;
   grpc::health::v1::HealthCheckRequest request;
   request.set_service("wxcrypto.v1.CryptoService");
   grpc::health::v1::HealthCheckResponse response;
   ASSERT_TRUE(health->Check(&context, request, &response).ok());
-  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  EXPECT_EQ(response.status(),
+            grpc::health::v1::HealthCheckResponse::NOT_SERVING);
   // During the drain the service still answers.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_GT(ok.load(), ok_before);
-  absl::StatusOr<int> exit_code = (*server)->WaitForExit(std::chrono::seconds(15));
+  absl::StatusOr<int> exit_code =
+      (*server)->WaitForExit(std::chrono::seconds(15));
   stop = true;
   client.join();
   ASSERT_THAT(exit_code, IsOk());
@@ -752,26 +838,30 @@ TEST(ServerLifecycleTest, SigtermDrainsInFlightCallsAndExitsZero) {
 }
 
 TEST(ServerLifecycleTest, StartsOnEmbeddedDemoConfigAndSaysSo) {
-  absl::StatusOr<std::unique_ptr<ServerProcess>> server = ServerProcess::Start({});
+  absl::StatusOr<std::unique_ptr<ServerProcess>> server =
+      ServerProcess::Start({});
   ASSERT_THAT(server, IsOk());
-  EXPECT_TRUE((*server)->WaitForLogLine("EMBEDDED DEMO CONFIG", std::chrono::seconds(1)));
+  EXPECT_TRUE((*server)->WaitForLogLine("EMBEDDED DEMO CONFIG",
+                                        std::chrono::seconds(1)));
   rapidjson::Document doc = ReadTestJson("wechat_vectors.json");
   const auto& v = doc["push"][1];
   auto stub = StubFor(**server);
   v1::DecryptPushResponse response;
-  CallResult result = DecryptPush(*stub, PushFromVector(v, v["receive_id"].GetString()), response);
+  CallResult result = DecryptPush(
+      *stub, PushFromVector(v, v["receive_id"].GetString()), response);
   ASSERT_TRUE(result.status.ok()) << result.status.error_message();
   EXPECT_EQ(response.message(), v["expected_plaintext"].GetString());
 }
 
 TEST(ServerLifecycleTest, RefusesToStartOnInvalidConfig) {
   TempDir dir;
-  dir.WriteFile("config.json", R"({"apps":[{"app_id":"wx1","token":"t"}], "extra": 1})");
-  absl::StatusOr<std::unique_ptr<ServerProcess>> server =
-      ServerProcess::Start({"--config=" + dir.path() + "/config.json"},
-                           std::chrono::seconds(10));
+  dir.WriteFile("config.json",
+                R"({"apps":[{"app_id":"wx1","token":"t"}], "extra": 1})");
+  absl::StatusOr<std::unique_ptr<ServerProcess>> server = ServerProcess::Start(
+      {"--config=" + dir.path() + "/config.json"}, std::chrono::seconds(10));
   EXPECT_FALSE(server.ok());
-  EXPECT_THAT(std::string(server.status().message()), HasSubstr("cannot load config"));
+  EXPECT_THAT(std::string(server.status().message()),
+              HasSubstr("cannot load config"));
 }
 
 }  // namespace

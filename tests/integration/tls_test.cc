@@ -40,27 +40,36 @@ void Sh(const TempDir& dir, const std::string& command) {
 
 // Makes <name>-ca.{key,pem}.
 void MakeCa(const TempDir& dir, const std::string& name) {
-  Sh(dir, absl::StrCat("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
-                       "-days 2 -subj /CN=",
-                       name, "-ca -keyout ", name, "-ca.key -out ", name, "-ca.pem"));
+  Sh(dir,
+     absl::StrCat(
+         "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+         "-days 2 -subj /CN=",
+         name, "-ca -keyout ", name, "-ca.key -out ", name, "-ca.pem"));
 }
 
 // Makes <name>.{key,pem} signed by <ca>-ca, valid for 127.0.0.1 and localhost.
-void MakeLeaf(const TempDir& dir, const std::string& name, const std::string& ca) {
-  Sh(dir, absl::StrCat("openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=",
+void MakeLeaf(const TempDir& dir, const std::string& name,
+              const std::string& ca) {
+  Sh(dir, absl::StrCat("openssl req -newkey ec -pkeyopt "
+                       "ec_paramgen_curve:P-256 -nodes -subj /CN=",
                        name, " -keyout ", name, ".key -out ", name, ".csr"));
-  Sh(dir, absl::StrCat("printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > ", name, ".ext"));
-  Sh(dir, absl::StrCat("openssl x509 -req -in ", name, ".csr -CA ", ca, "-ca.pem -CAkey ", ca,
-                       "-ca.key -CAcreateserial -days 2 -extfile ", name, ".ext -out ", name,
-                       ".pem"));
+  Sh(dir,
+     absl::StrCat("printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > ",
+                  name, ".ext"));
+  Sh(dir, absl::StrCat("openssl x509 -req -in ", name, ".csr -CA ", ca,
+                       "-ca.pem -CAkey ", ca,
+                       "-ca.key -CAcreateserial -days 2 -extfile ", name,
+                       ".ext -out ", name, ".pem"));
 }
 
 // Calls VerifyRawData (needs no app) over TLS; returns the status.
-grpc::Status Call(const ServerProcess& server, const grpc::SslCredentialsOptions& options) {
-  auto stub = v1::CryptoService::NewStub(
-      grpc::CreateChannel(server.grpc_address(), grpc::SslCredentials(options)));
+grpc::Status Call(const ServerProcess& server,
+                  const grpc::SslCredentialsOptions& options) {
+  auto stub = v1::CryptoService::NewStub(grpc::CreateChannel(
+      server.grpc_address(), grpc::SslCredentials(options)));
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(5));
   v1::VerifyRawDataRequest request;
   request.set_raw_data("{}");
   request.set_signature(std::string(40, '0'));
@@ -78,7 +87,9 @@ class TlsTest : public ::testing::Test {
     MakeLeaf(dir_, "client", "good");
     MakeLeaf(dir_, "stranger", "other");
   }
-  std::string Path(const std::string& name) const { return dir_.path() + "/" + name; }
+  std::string Path(const std::string& name) const {
+    return dir_.path() + "/" + name;
+  }
   grpc::SslCredentialsOptions Trusting(const std::string& ca) const {
     grpc::SslCredentialsOptions options;
     options.pem_root_certs = ReadFile(Path(ca + "-ca.pem"));
@@ -102,14 +113,18 @@ TEST_F(TlsTest, ServesTls) {
   grpc::Status status = Call(**server, Trusting("good"));
   EXPECT_TRUE(status.ok()) << status.error_message();
   // A client that does not trust the server's CA cannot connect.
-  EXPECT_EQ(Call(**server, Trusting("other")).error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(Call(**server, Trusting("other")).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
   // Nor can a plaintext client.
-  auto plain = v1::CryptoService::NewStub(
-      grpc::CreateChannel((*server)->grpc_address(), grpc::InsecureChannelCredentials()));
+  auto plain = v1::CryptoService::NewStub(grpc::CreateChannel(
+      (*server)->grpc_address(), grpc::InsecureChannelCredentials()));
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(2));
   v1::VerifyRawDataResponse response;
-  EXPECT_FALSE(plain->VerifyRawData(&context, v1::VerifyRawDataRequest(), &response).ok());
+  EXPECT_FALSE(
+      plain->VerifyRawData(&context, v1::VerifyRawDataRequest(), &response)
+          .ok());
 }
 
 TEST_F(TlsTest, MutualTlsAcceptsOnlyClientsOfTheConfiguredCa) {
@@ -119,8 +134,10 @@ TEST_F(TlsTest, MutualTlsAcceptsOnlyClientsOfTheConfiguredCa) {
   ASSERT_THAT(server, IsOk());
   grpc::Status with_cert = Call(**server, WithClientCert("good", "client"));
   EXPECT_TRUE(with_cert.ok()) << with_cert.error_message();
-  EXPECT_FALSE(Call(**server, Trusting("good")).ok()) << "no client certificate";
-  EXPECT_FALSE(Call(**server, WithClientCert("good", "stranger")).ok()) << "wrong CA";
+  EXPECT_FALSE(Call(**server, Trusting("good")).ok())
+      << "no client certificate";
+  EXPECT_FALSE(Call(**server, WithClientCert("good", "stranger")).ok())
+      << "wrong CA";
 }
 
 TEST_F(TlsTest, PicksUpRotatedCertificateWithoutRestart) {
@@ -134,10 +151,12 @@ TEST_F(TlsTest, PicksUpRotatedCertificateWithoutRestart) {
   ASSERT_THAT(server, IsOk());
   EXPECT_TRUE(Call(**server, Trusting("other")).ok());
   EXPECT_FALSE(Call(**server, Trusting("good")).ok());
-  Sh(dir_, "cp server.key live.key.new && cp server.pem live.pem.new && "
-           "mv live.key.new live.key && mv live.pem.new live.pem");
+  Sh(dir_,
+     "cp server.key live.key.new && cp server.pem live.pem.new && "
+     "mv live.key.new live.key && mv live.pem.new live.pem");
   bool rotated = false;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (!rotated && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
     rotated = Call(**server, Trusting("good")).ok();
@@ -146,10 +165,11 @@ TEST_F(TlsTest, PicksUpRotatedCertificateWithoutRestart) {
 }
 
 TEST(TlsFlagsTest, ClientCaWithoutServerCertificateIsAUsageError) {
-  absl::StatusOr<std::unique_ptr<ServerProcess>> server =
-      ServerProcess::Start({"--tls-client-ca=/nonexistent.pem"}, std::chrono::seconds(10));
+  absl::StatusOr<std::unique_ptr<ServerProcess>> server = ServerProcess::Start(
+      {"--tls-client-ca=/nonexistent.pem"}, std::chrono::seconds(10));
   EXPECT_FALSE(server.ok());
-  EXPECT_THAT(std::string(server.status().message()), ::testing::HasSubstr("invalid TLS flags"));
+  EXPECT_THAT(std::string(server.status().message()),
+              ::testing::HasSubstr("invalid TLS flags"));
 }
 
 }  // namespace

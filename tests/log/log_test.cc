@@ -14,15 +14,16 @@ TEST(LogTest, FormatsOneJsonObjectPerLine) {
                      {"generation", std::int64_t{3}},
                      {"ok", false}},
                     "2026-11-21T05:44:29.123Z");
-  EXPECT_EQ(line,
-            "{\"ts\":\"2026-11-21T05:44:29.123Z\",\"level\":\"warning\","
-            "\"msg\":\"config reload failed\",\"path\":\"/etc/wxcrypto/config.json\","
-            "\"generation\":3,\"ok\":false}\n");
+  EXPECT_EQ(
+      line,
+      "{\"ts\":\"2026-11-21T05:44:29.123Z\",\"level\":\"warning\","
+      "\"msg\":\"config reload failed\",\"path\":\"/etc/wxcrypto/config.json\","
+      "\"generation\":3,\"ok\":false}\n");
 }
 
 TEST(LogTest, EscapesQuotesControlCharactersAndNewlines) {
-  const std::string line = FormatLogLine(
-      LogLevel::kInfo, "a \"b\"\n\\", {{"x", std::string("\x01\t")}}, "t");
+  const std::string line = FormatLogLine(LogLevel::kInfo, "a \"b\"\n\\",
+                                         {{"x", std::string("\x01\t")}}, "t");
   EXPECT_EQ(line,
             "{\"ts\":\"t\",\"level\":\"info\",\"msg\":\"a \\\"b\\\"\\n\\\\\","
             "\"x\":\"\\u0001\\t\"}\n");

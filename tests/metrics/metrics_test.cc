@@ -20,29 +20,49 @@ std::string Scrape(Metrics& metrics) {
 TEST(MetricsTest, PreCreatesEveryMethodAndCodeAtZero) {
   Metrics metrics("1.2.3", "openssl");
   const std::string text = Scrape(metrics);
-  EXPECT_THAT(text, HasSubstr(R"(wxcrypto_requests_total{code="OK",method="DecryptPush"} 0)"));
-  EXPECT_THAT(text, HasSubstr(
-                        R"(wxcrypto_requests_total{code="RESOURCE_EXHAUSTED",method="VerifyUrl"} 0)"));
-  EXPECT_THAT(text, HasSubstr(
-                        R"(wxcrypto_build_info{crypto_provider="openssl",version="1.2.3"} 1)"));
-  EXPECT_THAT(text, HasSubstr(R"(wxcrypto_config_reloads_total{result="failure"} 0)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(wxcrypto_requests_total{code="OK",method="DecryptPush"} 0)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(wxcrypto_requests_total{code="RESOURCE_EXHAUSTED",method="VerifyUrl"} 0)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(wxcrypto_build_info{crypto_provider="openssl",version="1.2.3"} 1)"));
+  EXPECT_THAT(
+      text, HasSubstr(R"(wxcrypto_config_reloads_total{result="failure"} 0)"));
 }
 
 TEST(MetricsTest, RecordsRequestsFailuresAndDurations) {
   Metrics metrics("1", "openssl");
-  metrics.RecordRequest(Method::kDecryptPush, absl::StatusCode::kOk, "", 0.0002);
-  metrics.RecordRequest(Method::kDecryptPush, absl::StatusCode::kUnauthenticated,
+  metrics.RecordRequest(Method::kDecryptPush, absl::StatusCode::kOk, "",
+                        0.0002);
+  metrics.RecordRequest(Method::kDecryptPush,
+                        absl::StatusCode::kUnauthenticated,
                         "SIGNATURE_MISMATCH", 0.0001);
-  metrics.RecordRequest(Method::kDecryptPush, absl::StatusCode::kUnauthenticated,
+  metrics.RecordRequest(Method::kDecryptPush,
+                        absl::StatusCode::kUnauthenticated,
                         "SIGNATURE_MISMATCH", 0.0001);
   const std::string text = Scrape(metrics);
-  EXPECT_THAT(text, HasSubstr(R"(wxcrypto_requests_total{code="OK",method="DecryptPush"} 1)"));
-  EXPECT_THAT(text, HasSubstr(
-                        R"(wxcrypto_requests_total{code="UNAUTHENTICATED",method="DecryptPush"} 2)"));
-  EXPECT_THAT(text, HasSubstr(
-                        R"(wxcrypto_failures_total{method="DecryptPush",reason="SIGNATURE_MISMATCH"} 2)"));
-  EXPECT_THAT(text,
-              HasSubstr(R"(wxcrypto_request_duration_seconds_count{method="DecryptPush"} 3)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(wxcrypto_requests_total{code="OK",method="DecryptPush"} 1)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(wxcrypto_requests_total{code="UNAUTHENTICATED",method="DecryptPush"} 2)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(wxcrypto_failures_total{method="DecryptPush",reason="SIGNATURE_MISMATCH"} 2)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(wxcrypto_request_duration_seconds_count{method="DecryptPush"} 3)"));
 }
 
 TEST(MetricsTest, CountsPreviousKeyDecryptsOnlyForConfiguredApps) {
@@ -51,8 +71,12 @@ TEST(MetricsTest, CountsPreviousKeyDecryptsOnlyForConfiguredApps) {
   metrics.RecordPreviousKeyDecrypt("wxa");
   metrics.RecordPreviousKeyDecrypt("wx-not-configured");
   const std::string text = Scrape(metrics);
-  EXPECT_THAT(text, HasSubstr(R"(wxcrypto_previous_key_decrypts_total{app_id="wxa"} 1)"));
-  EXPECT_THAT(text, HasSubstr(R"(wxcrypto_previous_key_decrypts_total{app_id="wxb"} 0)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(R"(wxcrypto_previous_key_decrypts_total{app_id="wxa"} 1)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(R"(wxcrypto_previous_key_decrypts_total{app_id="wxb"} 0)"));
   EXPECT_THAT(text, Not(HasSubstr("wx-not-configured")));
   EXPECT_THAT(text, HasSubstr("wxcrypto_config_generation 2"));
   EXPECT_THAT(text, HasSubstr("wxcrypto_apps_configured 2"));

@@ -48,7 +48,8 @@ class CryptoServiceTest : public ::testing::Test {
     request.set_timestamp("1700000010");
     request.set_nonce("77");
     request.set_encrypt_type("aes");
-    request.set_msg_signature(ComputeMsgSignature("spamtest", "1700000010", "77", encrypt));
+    request.set_msg_signature(
+        ComputeMsgSignature("spamtest", "1700000010", "77", encrypt));
     request.set_body(*BuildPushEnvelope(EnvelopeFormat::kXml, "gh", encrypt));
     return request;
   }
@@ -72,7 +73,8 @@ TEST_F(CryptoServiceTest, DecryptPushDoesNoAesWorkWhenSignatureIsWrong) {
   v1::DecryptPushResponse response;
   EXPECT_THAT(service_->HandleDecryptPush(request, response),
               WxStatusIs(absl::StatusCode::kUnauthenticated,
-                         WxErrorCode::kValidateSignatureError, reason::kSignatureMismatch));
+                         WxErrorCode::kValidateSignatureError,
+                         reason::kSignatureMismatch));
   EXPECT_EQ(AesCbcOperationCount(), before);
 }
 
@@ -82,18 +84,20 @@ TEST_F(CryptoServiceTest, DecryptPushChecksTimestampWindowBeforeAnythingElse) {
   v1::DecryptPushResponse response;
   EXPECT_THAT(service_->HandleDecryptPush(request, response),
               WxStatusIs(absl::StatusCode::kUnauthenticated,
-                         WxErrorCode::kValidateSignatureError, "TIMESTAMP_OUT_OF_WINDOW"));
+                         WxErrorCode::kValidateSignatureError,
+                         "TIMESTAMP_OUT_OF_WINDOW"));
 }
 
 TEST_F(CryptoServiceTest, TimestampWithAnythingButDigitsIsInvalid) {
-  for (const char* timestamp : {"1700000010 ", " 1700000010", "1700000010\n", "+1700000010",
-                                "1700000010x", "17000000.1"}) {
+  for (const char* timestamp : {"1700000010 ", " 1700000010", "1700000010\n",
+                                "+1700000010", "1700000010x", "17000000.1"}) {
     v1::DecryptPushRequest request = Push(kKey);
     request.set_timestamp(timestamp);
     v1::DecryptPushResponse response;
-    EXPECT_THAT(service_->HandleDecryptPush(request, response),
-                WxStatusIs(absl::StatusCode::kUnauthenticated,
-                           WxErrorCode::kValidateSignatureError, "TIMESTAMP_INVALID"))
+    EXPECT_THAT(
+        service_->HandleDecryptPush(request, response),
+        WxStatusIs(absl::StatusCode::kUnauthenticated,
+                   WxErrorCode::kValidateSignatureError, "TIMESTAMP_INVALID"))
         << timestamp;
   }
 }
@@ -101,11 +105,13 @@ TEST_F(CryptoServiceTest, TimestampWithAnythingButDigitsIsInvalid) {
 TEST_F(CryptoServiceTest, SecureAppRefusesPlaintextPush) {
   v1::DecryptPushRequest request = Push(kKey);
   request.set_encrypt_type("raw");
-  request.set_signature(ComputeUrlSignature("spamtest", request.timestamp(), request.nonce()));
+  request.set_signature(
+      ComputeUrlSignature("spamtest", request.timestamp(), request.nonce()));
   v1::DecryptPushResponse response;
   EXPECT_THAT(service_->HandleDecryptPush(request, response),
               WxStatusIs(absl::StatusCode::kFailedPrecondition,
-                         WxErrorCode::kValidateSignatureError, "PLAINTEXT_NOT_ALLOWED"));
+                         WxErrorCode::kValidateSignatureError,
+                         "PLAINTEXT_NOT_ALLOWED"));
 }
 
 TEST_F(CryptoServiceTest, ReplyWithKeyIndexIsOpenedByThatKeyOnly) {
@@ -122,16 +128,18 @@ TEST_F(CryptoServiceTest, ReplyWithKeyIndexIsOpenedByThatKeyOnly) {
       (*MessageCrypt::Create({kOldKey}, kApp)).Decrypt(response.encrypt());
   ASSERT_THAT(opened, IsOk());
   EXPECT_EQ(opened->message, "reply");
-  EXPECT_FALSE((*MessageCrypt::Create({kKey}, kApp)).Decrypt(response.encrypt()).ok());
+  EXPECT_FALSE(
+      (*MessageCrypt::Create({kKey}, kApp)).Decrypt(response.encrypt()).ok());
 }
 
 TEST_F(CryptoServiceTest, UnknownAppIsNotFound) {
   v1::DecryptPushRequest request = Push(kKey);
   request.set_app_id("wxnope");
   v1::DecryptPushResponse response;
-  EXPECT_THAT(service_->HandleDecryptPush(request, response),
-              WxStatusIs(absl::StatusCode::kNotFound, WxErrorCode::kValidateReceiveIdError,
-                         "APP_NOT_FOUND"));
+  EXPECT_THAT(
+      service_->HandleDecryptPush(request, response),
+      WxStatusIs(absl::StatusCode::kNotFound,
+                 WxErrorCode::kValidateReceiveIdError, "APP_NOT_FOUND"));
 }
 
 TEST_F(CryptoServiceTest, VerifyRawDataRequiresSessionKey) {
@@ -139,28 +147,31 @@ TEST_F(CryptoServiceTest, VerifyRawDataRequiresSessionKey) {
   request.set_raw_data("{}");
   request.set_signature(std::string(40, 'a'));
   v1::VerifyRawDataResponse response;
-  EXPECT_THAT(service_->HandleVerifyRawData(request, response),
-              WxStatusIs(absl::StatusCode::kInvalidArgument,
-                         WxErrorCode::kUserDataIllegalAesKey, "SESSION_KEY_INVALID"));
+  EXPECT_THAT(
+      service_->HandleVerifyRawData(request, response),
+      WxStatusIs(absl::StatusCode::kInvalidArgument,
+                 WxErrorCode::kUserDataIllegalAesKey, "SESSION_KEY_INVALID"));
 }
 
-TEST_F(CryptoServiceTest, AdmitRefusesPassedDeadlineOversizeOverloadAndDraining) {
+TEST_F(CryptoServiceTest,
+       AdmitRefusesPassedDeadlineOversizeOverloadAndDraining) {
   const auto later = std::chrono::system_clock::now() + std::chrono::seconds(5);
-  const auto passed = std::chrono::system_clock::now() - std::chrono::milliseconds(1);
+  const auto passed =
+      std::chrono::system_clock::now() - std::chrono::milliseconds(1);
   EXPECT_THAT(service_->Admit(later, 100, 1), IsOk());
   EXPECT_THAT(service_->Admit(passed, 100, 1),
-              WxStatusIs(absl::StatusCode::kDeadlineExceeded, static_cast<WxErrorCode>(-1),
-                         "DEADLINE_EXCEEDED"));
+              WxStatusIs(absl::StatusCode::kDeadlineExceeded,
+                         static_cast<WxErrorCode>(-1), "DEADLINE_EXCEEDED"));
   EXPECT_THAT(service_->Admit(later, (1 << 20) + 1, 1),
-              WxStatusIs(absl::StatusCode::kResourceExhausted, WxErrorCode::kIllegalBuffer,
-                         "REQUEST_TOO_LARGE"));
+              WxStatusIs(absl::StatusCode::kResourceExhausted,
+                         WxErrorCode::kIllegalBuffer, "REQUEST_TOO_LARGE"));
   EXPECT_THAT(service_->Admit(later, 100, 257),
-              WxStatusIs(absl::StatusCode::kResourceExhausted, static_cast<WxErrorCode>(-1),
-                         "OVERLOADED"));
+              WxStatusIs(absl::StatusCode::kResourceExhausted,
+                         static_cast<WxErrorCode>(-1), "OVERLOADED"));
   service_->StopAcceptingRequests();
   EXPECT_THAT(service_->Admit(later, 100, 1),
-              WxStatusIs(absl::StatusCode::kUnavailable, static_cast<WxErrorCode>(-1),
-                         "DRAINING"));
+              WxStatusIs(absl::StatusCode::kUnavailable,
+                         static_cast<WxErrorCode>(-1), "DRAINING"));
 }
 
 }  // namespace

@@ -4,7 +4,6 @@
 #include <grpcpp/test/server_context_test_spouse.h>
 
 #include <map>
-
 #include <string>
 
 #include "gtest/gtest.h"
@@ -30,8 +29,9 @@ class RecordingContext : public grpc::ServerContext {
 TEST(ErrorsTest, ConvertsCodeMessageAndMetadata) {
   RecordingContext context;
   grpc::Status status = ToGrpcStatus(
-      WxError(absl::StatusCode::kUnauthenticated, WxErrorCode::kValidateSignatureError,
-              reason::kSignatureMismatch, "signature does not match"),
+      WxError(absl::StatusCode::kUnauthenticated,
+              WxErrorCode::kValidateSignatureError, reason::kSignatureMismatch,
+              "signature does not match"),
       &context);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(status.error_message(), "signature does not match");
@@ -41,8 +41,8 @@ TEST(ErrorsTest, ConvertsCodeMessageAndMetadata) {
 
 TEST(ErrorsTest, StatusWithoutPayloadBecomesInternalWithoutItsMessage) {
   RecordingContext context;
-  grpc::Status status =
-      ToGrpcStatus(absl::InvalidArgumentError("detail that may be sensitive"), &context);
+  grpc::Status status = ToGrpcStatus(
+      absl::InvalidArgumentError("detail that may be sensitive"), &context);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL);
   EXPECT_EQ(status.error_message(), "internal error");
   EXPECT_EQ(context.Trailer("wx-error-code"), "-1");
@@ -56,8 +56,8 @@ TEST(ErrorsTest, OkHasNoMetadata) {
 }
 
 TEST(ErrorsTest, ServiceErrorUsesSystemBusyCode) {
-  absl::Status status =
-      ServiceError(absl::StatusCode::kResourceExhausted, reason::kOverloaded, "busy");
+  absl::Status status = ServiceError(absl::StatusCode::kResourceExhausted,
+                                     reason::kOverloaded, "busy");
   EXPECT_EQ(static_cast<int>(GetWxErrorCode(status)), -1);
   EXPECT_EQ(GetErrorReason(status), "OVERLOADED");
 }

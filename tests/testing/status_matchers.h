@@ -50,8 +50,8 @@ MATCHER_P3(WxStatusIs, code, wx_code, reason,
 }  // namespace testing
 }  // namespace wxcrypto
 
-#define WXCRYPTO_ASSERT_OK_AND_ASSIGN(lhs, expr) \
-  auto lhs##_or = (expr);                        \
+#define WXCRYPTO_ASSERT_OK_AND_ASSIGN(lhs, expr)   \
+  auto lhs##_or = (expr);                          \
   ASSERT_TRUE(lhs##_or.ok()) << lhs##_or.status(); \
   auto lhs = std::move(lhs##_or).value()
 
