@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -35,6 +36,29 @@ std::size_t ConstantTimeEquals(std::size_t a, std::size_t b) {
   return ConstantTimeIsZero(a ^ b);
 }
 
+// Returns this thread's context for AES-CBC with `key_size`-byte keys
+// (`cipher`), bound to the cipher and with padding off, or nullptr if it
+// cannot be created. Binding a cipher is done once per thread: passing the
+// cipher to EVP_CipherInit_ex on every call makes OpenSSL 3 free and
+// allocate its provider context each time (bench/NOTES.md, "AES contexts").
+// The contexts keep the last key schedule until the thread exits, as the
+// single per-thread context before them did.
+EVP_CIPHER_CTX* ThreadContext(std::size_t key_size, const EVP_CIPHER* cipher) {
+  thread_local internal::CipherCtxPtr contexts[3];  // 16-, 24-, 32-byte keys.
+  internal::CipherCtxPtr& ctx = contexts[(key_size - 16) / 8];
+  if (ctx == nullptr) {
+    internal::CipherCtxPtr fresh(EVP_CIPHER_CTX_new());
+    if (fresh == nullptr ||
+        EVP_CipherInit_ex(fresh.get(), cipher, nullptr, nullptr, nullptr, 1) !=
+            1 ||
+        EVP_CIPHER_CTX_set_padding(fresh.get(), 0) != 1) {
+      return nullptr;
+    }
+    ctx = std::move(fresh);
+  }
+  return ctx.get();
+}
+
 absl::Status RunCbc(bool encrypt, absl::string_view key, absl::string_view iv,
                     absl::string_view data, std::string& out) {
   const EVP_CIPHER* cipher = internal::AesCbcCipher(key.size());
@@ -55,25 +79,26 @@ absl::Status RunCbc(bool encrypt, absl::string_view key, absl::string_view iv,
   out.resize(data.size());
   if (data.empty()) return absl::OkStatus();
 
-  // A context per thread, reused across calls: EVP_CipherInit_ex resets it.
-  thread_local internal::CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
+  EVP_CIPHER_CTX* ctx = ThreadContext(key.size(), cipher);
   if (ctx == nullptr) return absl::InternalError("EVP_CIPHER_CTX_new failed");
+  // Only the key, IV and direction change: the context keeps its cipher,
+  // its provider state and padding off (a padding block would show up as a
+  // length mismatch below, never as wrong output).
   const auto* key_bytes = reinterpret_cast<const std::uint8_t*>(key.data());
   const auto* iv_bytes = reinterpret_cast<const std::uint8_t*>(iv.data());
-  if (EVP_CipherInit_ex(ctx.get(), cipher, nullptr, key_bytes, iv_bytes,
-                        encrypt ? 1 : 0) != 1 ||
-      EVP_CIPHER_CTX_set_padding(ctx.get(), 0) != 1) {
+  if (EVP_CipherInit_ex(ctx, nullptr, nullptr, key_bytes, iv_bytes,
+                        encrypt ? 1 : 0) != 1) {
     return absl::InternalError("AES-CBC initialisation failed");
   }
   auto* out_bytes = reinterpret_cast<std::uint8_t*>(out.data());
   int len = 0;
-  if (EVP_CipherUpdate(ctx.get(), out_bytes, &len,
+  if (EVP_CipherUpdate(ctx, out_bytes, &len,
                        reinterpret_cast<const std::uint8_t*>(data.data()),
                        static_cast<int>(data.size())) != 1) {
     return absl::InternalError("AES-CBC update failed");
   }
   int final_len = 0;
-  if (EVP_CipherFinal_ex(ctx.get(), out_bytes + len, &final_len) != 1 ||
+  if (EVP_CipherFinal_ex(ctx, out_bytes + len, &final_len) != 1 ||
       static_cast<std::size_t>(len + final_len) != data.size()) {
     return absl::InternalError("AES-CBC final failed");
   }

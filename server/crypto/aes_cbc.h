@@ -27,7 +27,8 @@ absl::Status AesCbcEncryptNoPadding(absl::string_view key, absl::string_view iv,
                                     absl::string_view data, std::string& out);
 
 // Decrypts `data` (a non-empty multiple of 16 bytes) with AES-CBC and no
-// padding into `out` (resized to data.size()).
+// padding into `out` (resized to data.size()). `data` may be `out` itself
+// (decryption in place), but may not overlap it otherwise.
 absl::Status AesCbcDecryptNoPadding(absl::string_view key, absl::string_view iv,
                                     absl::string_view data, std::string& out);
 

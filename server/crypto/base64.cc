@@ -5,6 +5,10 @@
 #include <cstdint>
 #include <string>
 
+#if defined(__x86_64__)
+#include <tmmintrin.h>
+#endif
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -40,16 +44,13 @@ absl::StatusOr<std::size_t> DecodedSize(absl::string_view encoded) {
   return encoded.size() / 4 * 3 - padding;
 }
 
-// Decodes `encoded` into `out`, which has room for DecodedSize(encoded)
-// bytes. Returns false on any character outside the alphabet, including a
-// '=' anywhere but the last one or two positions.
-bool DecodeInto(absl::string_view encoded, std::uint8_t* out) {
-  const auto* in = reinterpret_cast<const std::uint8_t*>(encoded.data());
-  const std::size_t size = encoded.size();
-  if (size == 0) return true;
-  const std::size_t full_quads = (size / 4) - 1;
+// Decodes the first `quads` groups of four characters of `in` into `out`
+// (3 bytes each), one group at a time. Returns false if any of them holds a
+// character outside the alphabet (including '=').
+bool DecodeQuadsPortable(const std::uint8_t* in, std::size_t quads,
+                         std::uint8_t* out) {
   std::uint32_t bad = 0;
-  for (std::size_t q = 0; q < full_quads; ++q, in += 4, out += 3) {
+  for (std::size_t q = 0; q < quads; ++q, in += 4, out += 3) {
     const std::uint32_t a = kDecodeTable[in[0]];
     const std::uint32_t b = kDecodeTable[in[1]];
     const std::uint32_t c = kDecodeTable[in[2]];
@@ -60,7 +61,101 @@ bool DecodeInto(absl::string_view encoded, std::uint8_t* out) {
     out[1] = static_cast<std::uint8_t>(triple >> 8);
     out[2] = static_cast<std::uint8_t>(triple);
   }
-  if (bad & 0x80) return false;
+  return (bad & 0x80) == 0;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define WXCRYPTO_BASE64_SSSE3 1
+
+// As DecodeQuadsPortable, 16 characters at a time with SSSE3: W. Muła and
+// D. Lemire, "Faster Base64 Encoding and Decoding Using AVX2 Instructions"
+// (ACM TWEB, 2018), section 4, in its 16-byte form. A character is looked
+// up by its high and its low nibble in two tables of bit sets; it is
+// outside the alphabet exactly when the two sets intersect:
+//
+//   high nibble   row   valid low nibbles        bit
+//   0, 1, 8..f    -     none                     0x10 (set for every low
+//   nibble) 2             + /   b, f                     0x01 3             0-9
+//   0..9                     0x02 4, 6          A-O a-o  1..f 0x04 5, 7 P-Z p-z
+//   0..a                  0x08
+//
+// The 6-bit value is the character plus an offset chosen by the high
+// nibble ('/' shares the high nibble of '+' and is told apart by a compare):
+// 'A'-'Z' -65, 'a'-'z' -71, '0'-'9' +4, '+' +19, '/' +16. Two multiply-adds
+// then pack each group of four 6-bit values into 24 bits.
+__attribute__((target("ssse3"))) std::size_t DecodeQuadsSsse3(
+    const std::uint8_t* in, std::size_t quads, std::uint8_t* out, bool& ok) {
+  const __m128i low_table =
+      _mm_setr_epi8(0x15, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+                    0x13, 0x1a, 0x1b, 0x1b, 0x1b, 0x1a);
+  const __m128i high_table =
+      _mm_setr_epi8(0x10, 0x10, 0x01, 0x02, 0x04, 0x08, 0x04, 0x08, 0x10, 0x10,
+                    0x10, 0x10, 0x10, 0x10, 0x10, 0x10);
+  const __m128i offsets =
+      _mm_setr_epi8(0, 16, 19, 4, -65, -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0);
+  const __m128i nibble = _mm_set1_epi8(0x0f);
+  const __m128i slash = _mm_set1_epi8('/');
+  // Big-endian 24-bit groups out of each 32-bit lane.
+  const __m128i pack =
+      _mm_setr_epi8(2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1);
+  __m128i errors = _mm_setzero_si128();
+  std::size_t done = 0;
+  // Four groups per step; each step stores 16 bytes of which 12 count, so
+  // stop while the output still has room for the 4 extra.
+  for (; quads - done >= 5; done += 4) {
+    const __m128i chars =
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + 4 * done));
+    const __m128i high = _mm_and_si128(_mm_srli_epi32(chars, 4), nibble);
+    const __m128i low = _mm_and_si128(chars, nibble);
+    errors =
+        _mm_or_si128(errors, _mm_and_si128(_mm_shuffle_epi8(low_table, low),
+                                           _mm_shuffle_epi8(high_table, high)));
+    const __m128i offset = _mm_shuffle_epi8(
+        offsets, _mm_add_epi8(_mm_cmpeq_epi8(chars, slash), high));
+    const __m128i values = _mm_add_epi8(chars, offset);
+    // (a << 6 | b) and (c << 6 | d) in 16-bit lanes, then
+    // (a << 18 | b << 12 | c << 6 | d) in 32-bit lanes.
+    const __m128i pairs = _mm_maddubs_epi16(values, _mm_set1_epi32(0x01400140));
+    const __m128i groups = _mm_madd_epi16(pairs, _mm_set1_epi32(0x00011000));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 3 * done),
+                     _mm_shuffle_epi8(groups, pack));
+  }
+  ok = _mm_movemask_epi8(_mm_cmpeq_epi8(errors, _mm_setzero_si128())) == 0xffff;
+  return done;
+}
+
+bool HasSsse3() {
+  static const bool kHasSsse3 = __builtin_cpu_supports("ssse3");
+  return kHasSsse3;
+}
+#endif
+
+// Decodes the first `quads` groups of `in`, with SSSE3 when the CPU has it.
+bool DecodeQuads(const std::uint8_t* in, std::size_t quads, std::uint8_t* out,
+                 bool portable) {
+  std::size_t done = 0;
+  bool ok = true;
+#if defined(WXCRYPTO_BASE64_SSSE3)
+  if (!portable && HasSsse3()) done = DecodeQuadsSsse3(in, quads, out, ok);
+#else
+  static_cast<void>(portable);
+#endif
+  return DecodeQuadsPortable(in + 4 * done, quads - done, out + 3 * done) && ok;
+}
+
+// Decodes `encoded` into `out`, which has room for DecodedSize(encoded)
+// bytes. Returns false on any character outside the alphabet, including a
+// '=' anywhere but the last one or two positions. `portable` forces the
+// one-group-at-a-time decoder (for tests).
+bool DecodeInto(absl::string_view encoded, std::uint8_t* out,
+                bool portable = false) {
+  const auto* in = reinterpret_cast<const std::uint8_t*>(encoded.data());
+  const std::size_t size = encoded.size();
+  if (size == 0) return true;
+  const std::size_t full_quads = (size / 4) - 1;
+  if (!DecodeQuads(in, full_quads, out, portable)) return false;
+  in += 4 * full_quads;
+  out += 3 * full_quads;
 
   // The last quad: "xxxx", "xxx=" or "xx==".
   const std::uint32_t a = kDecodeTable[in[0]];
@@ -139,6 +234,19 @@ absl::StatusOr<std::string> Base64Decode(absl::string_view encoded) {
   }
   return out;
 }
+
+namespace internal {
+absl::StatusOr<std::string> Base64DecodePortable(absl::string_view encoded) {
+  absl::StatusOr<std::size_t> size = DecodedSize(encoded);
+  if (!size.ok()) return size.status();
+  std::string out(*size, '\0');
+  if (!DecodeInto(encoded, reinterpret_cast<std::uint8_t*>(out.data()),
+                  /*portable=*/true)) {
+    return InvalidCharacter();
+  }
+  return out;
+}
+}  // namespace internal
 
 absl::StatusOr<SecretData> Base64DecodeSecret(absl::string_view encoded) {
   absl::StatusOr<std::size_t> size = DecodedSize(encoded);

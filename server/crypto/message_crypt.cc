@@ -122,7 +122,12 @@ absl::StatusOr<DecryptedMessage> MessageCrypt::Decrypt(
   std::string plaintext;
   for (std::size_t index = 0; index < keys_.size(); ++index) {
     const EncodingAesKey& key = keys_[index];
-    if (!AesCbcDecryptNoPadding(key.key(), key.iv(), *ciphertext, plaintext)
+    // The last key to try decrypts in place: the ciphertext is not needed
+    // after it (with a single key, the usual case, that saves a buffer).
+    const bool last = index + 1 == keys_.size();
+    if (last) plaintext = *std::move(ciphertext);
+    if (!AesCbcDecryptNoPadding(key.key(), key.iv(),
+                                last ? plaintext : *ciphertext, plaintext)
              .ok()) {
       continue;
     }
@@ -148,8 +153,12 @@ absl::StatusOr<DecryptedMessage> MessageCrypt::Decrypt(
       furthest = Stage::kReceiveId;
       continue;
     }
+    // The message is the plaintext without its header and tail: cut it
+    // out in place rather than copying it.
+    plaintext.resize(kHeaderSize + length);
+    plaintext.erase(0, kHeaderSize);
     DecryptedMessage result;
-    result.message.assign(body.data() + kHeaderSize, length);
+    result.message = std::move(plaintext);
     result.key_index = index;
     return result;
   }
