@@ -9,6 +9,7 @@
 #ifndef WXCRYPTO_SERVER_ENVELOPE_DOCUMENT_H_
 #define WXCRYPTO_SERVER_ENVELOPE_DOCUMENT_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,10 +48,38 @@ absl::StatusOr<std::vector<DocumentField>> ReadXmlFields(
     absl::string_view text, absl::string_view reason,
     absl::Span<const absl::string_view> only = {});
 
+// The two halves of ReadXmlFields, exposed for the differential test
+// (tests/envelope/flat_document_test.cc).
+//
+// ReadFlatXmlFields reads the common flat shape (<xml> around elements that
+// hold only text and CDATA, no attributes, comments or carriage returns)
+// without a DOM. It returns std::nullopt for anything else, including every
+// document ReadXmlFields would reject; otherwise exactly what
+// ReadXmlFieldsWithPugixml returns.
+std::optional<std::vector<DocumentField>> ReadFlatXmlFields(
+    absl::string_view text, absl::Span<const absl::string_view> only = {});
+// The general reader on pugixml, with all the checks.
+absl::StatusOr<std::vector<DocumentField>> ReadXmlFieldsWithPugixml(
+    absl::string_view text, absl::string_view reason,
+    absl::Span<const absl::string_view> only = {});
+
 // Reads a JSON text whose top-level value is an object, returning the
 // fields named in `only`, or all of them if `only` is empty. Errors are
 // InvalidArgument with WeChat code -40002 and reason `reason`.
 absl::StatusOr<std::vector<DocumentField>> ReadJsonFields(
+    absl::string_view text, absl::string_view reason,
+    absl::Span<const absl::string_view> only = {});
+
+// The two halves of ReadJsonFields, exposed for the differential test.
+//
+// ReadFlatJsonFields reads one flat object of strings, integers of at most
+// 18 digits, true, false and null without copying the input. It returns
+// std::nullopt for anything else, including every text ReadJsonFields would
+// reject; otherwise exactly what ReadJsonFieldsWithRapidJson returns.
+std::optional<std::vector<DocumentField>> ReadFlatJsonFields(
+    absl::string_view text, absl::Span<const absl::string_view> only = {});
+// The general reader on RapidJSON's SAX reader, with all the checks.
+absl::StatusOr<std::vector<DocumentField>> ReadJsonFieldsWithRapidJson(
     absl::string_view text, absl::string_view reason,
     absl::Span<const absl::string_view> only = {});
 

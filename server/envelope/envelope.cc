@@ -387,11 +387,36 @@ absl::StatusOr<FieldList> ExtractMessageFields(absl::string_view message) {
       ReadFields(message, reason::kMessageInvalid, {}, {}, is_xml);
   if (!fields.ok()) return fields.status();
 
+  // When a name repeats, the first one wins. Messages have a handful of
+  // fields, so a linear scan beats hashing; a set bounds the work on a
+  // hostile message with many.
+  constexpr std::size_t kLinearScanFields = 16;
   FieldList list;
   list.reserve(fields->size());
-  absl::flat_hash_set<std::string> seen;
-  for (DocumentField& field : *fields) {
-    if (!seen.insert(field.name).second) continue;  // The first one wins.
+  if (fields->size() <= kLinearScanFields) {
+    for (DocumentField& field : *fields) {
+      bool seen = false;
+      for (const auto& kept : list) {
+        if (kept.first == field.name) {
+          seen = true;
+          break;
+        }
+      }
+      if (!seen)
+        list.emplace_back(std::move(field.name), std::move(field.value));
+    }
+    return list;
+  }
+  std::vector<bool> first(fields->size());
+  {
+    absl::flat_hash_set<absl::string_view> seen;
+    for (std::size_t i = 0; i < fields->size(); ++i) {
+      first[i] = seen.insert((*fields)[i].name).second;
+    }
+  }
+  for (std::size_t i = 0; i < fields->size(); ++i) {
+    if (!first[i]) continue;
+    DocumentField& field = (*fields)[i];
     list.emplace_back(std::move(field.name), std::move(field.value));
   }
   return list;

@@ -20,8 +20,21 @@
 //     everything. The copy has 16 bytes to spare because, if a build
 //     defines RAPIDJSON_SSE2, RapidJSON's aligned 16-byte loads may read up
 //     to 15 bytes past the terminator.
+//
+// Almost every JSON document WeChat sends is one flat object of strings,
+// integers, true, false and null. ReadFlatJsonFields reads exactly that in
+// one pass, without the copy, and gives up (std::nullopt) on anything else
+// — nested values, fractions, exponents or integers of more than 18 digits
+// (whose range RapidJSON checks), and every input RapidJSON or our checks
+// would refuse — so that ReadJsonFields falls back to the reader above,
+// which also produces every error. What it does accept, it returns exactly
+// as the reader would (tests/envelope/flat_document_test.cc checks this
+// differentially).
 
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -39,6 +52,10 @@
 #include "server/envelope/document.h"
 #include "server/envelope/envelope.h"
 #include "server/envelope/text.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace wxcrypto {
 namespace {
@@ -215,9 +232,241 @@ std::string Read(absl::string_view text, Handler& handler) {
   return "";
 }
 
+// Returns the position of the first '"', '\\' or control character (below
+// 0x20) at or after `pos`, or text.size() if there is none.
+std::size_t FindStringStop(absl::string_view text, std::size_t pos) {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  // Unsigned "below 0x20" as a signed compare after flipping the top bit.
+  const __m128i flip = _mm_set1_epi8(static_cast<char>(0x80));
+  const __m128i limit = _mm_set1_epi8(static_cast<char>(0x20 ^ 0x80));
+  for (; text.size() - pos >= 16; pos += 16) {
+    const __m128i chunk =
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes + pos));
+    const __m128i stop =
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(chunk, quote),
+                                  _mm_cmpeq_epi8(chunk, backslash)),
+                     _mm_cmplt_epi8(_mm_xor_si128(chunk, flip), limit));
+    const int mask = _mm_movemask_epi8(stop);
+    if (mask != 0) {
+      return pos + static_cast<std::size_t>(
+                       __builtin_ctz(static_cast<unsigned>(mask)));
+    }
+  }
+#endif
+  for (; pos < text.size(); ++pos) {
+    const unsigned char c = bytes[pos];
+    if (c == '"' || c == '\\' || c < 0x20) return pos;
+  }
+  return pos;
+}
+
+bool ParseHex4(absl::string_view text, std::size_t pos, std::uint32_t& value) {
+  if (text.size() - pos < 4) return false;
+  value = 0;
+  for (std::size_t i = pos; i < pos + 4; ++i) {
+    const char c = text[i];
+    std::uint32_t digit;
+    if (c >= '0' && c <= '9') {
+      digit = static_cast<std::uint32_t>(c - '0');
+    } else if (c >= 'a' && c <= 'f') {
+      digit = static_cast<std::uint32_t>(c - 'a' + 10);
+    } else if (c >= 'A' && c <= 'F') {
+      digit = static_cast<std::uint32_t>(c - 'A' + 10);
+    } else {
+      return false;
+    }
+    value = value * 16 + digit;
+  }
+  return true;
+}
+
+// Reads the string whose opening quote is at text[pos - 1], leaving `pos`
+// just past its closing quote and the unescaped value in `out`. Returns
+// false where RapidJSON or the UTF-8 check would refuse it. `text` must be
+// UTF-8: then so is every string read from it, because a quote cannot be
+// part of a multi-byte character and every escape this accepts decodes to
+// a whole character (lone surrogates are refused).
+bool ReadFlatString(absl::string_view text, std::size_t& pos,
+                    std::string& out) {
+  std::size_t p = FindStringStop(text, pos);
+  if (p >= text.size()) return false;
+  if (text[p] == '"') {
+    out.assign(text.data() + pos, p - pos);
+    pos = p + 1;
+    return true;
+  }
+  out.assign(text.data() + pos, p - pos);
+  while (true) {
+    if (p >= text.size()) return false;
+    const char c = text[p];
+    if (c == '"') break;
+    if (static_cast<unsigned char>(c) < 0x20) return false;
+    if (c != '\\') {
+      const std::size_t stop = FindStringStop(text, p);
+      out.append(text.data() + p, stop - p);
+      p = stop;
+      continue;
+    }
+    if (p + 1 >= text.size()) return false;
+    const char escape = text[p + 1];
+    p += 2;
+    switch (escape) {
+      case '"':
+      case '\\':
+      case '/':
+        out.push_back(escape);
+        break;
+      case 'b':
+        out.push_back('\b');
+        break;
+      case 'f':
+        out.push_back('\f');
+        break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case 't':
+        out.push_back('\t');
+        break;
+      case 'u': {
+        std::uint32_t code_point;
+        if (!ParseHex4(text, p, code_point)) return false;
+        p += 4;
+        if (code_point >= 0xdc00 && code_point <= 0xdfff) {
+          return false;  // A lone low surrogate decodes to invalid UTF-8.
+        }
+        if (code_point >= 0xd800 && code_point <= 0xdbff) {
+          std::uint32_t low;
+          if (text.size() - p < 2 || text[p] != '\\' || text[p + 1] != 'u' ||
+              !ParseHex4(text, p + 2, low) || low < 0xdc00 || low > 0xdfff) {
+            return false;
+          }
+          p += 6;
+          code_point = 0x10000 + ((code_point - 0xd800) << 10) + (low - 0xdc00);
+        }
+        AppendUtf8(code_point, out);
+        break;
+      }
+      default:
+        return false;
+    }
+  }
+  pos = p + 1;
+  return true;
+}
+
+std::size_t SkipJsonSpaces(absl::string_view text, std::size_t pos) {
+  while (pos < text.size() && IsSpace(text[pos])) ++pos;
+  return pos;
+}
+
+bool HasLiteralAt(absl::string_view text, std::size_t pos,
+                  absl::string_view literal) {
+  return text.size() - pos >= literal.size() &&
+         std::memcmp(text.data() + pos, literal.data(), literal.size()) == 0;
+}
+
+// Reads the value at text[pos] if it is a string, an integer of at most 18
+// digits, true, false or null; leaves `pos` just past it.
+bool ReadFlatValue(absl::string_view text, std::size_t& pos,
+                   DocumentField& field) {
+  if (pos >= text.size()) return false;
+  const char c = text[pos];
+  if (c == '"') {
+    ++pos;
+    field.kind = FieldKind::kText;
+    return ReadFlatString(text, pos, field.value);
+  }
+  if (c == '-' || (c >= '0' && c <= '9')) {
+    // Integers only, and short enough that RapidJSON's range check cannot
+    // refuse them (it switches to double beyond 19 digits).
+    constexpr std::size_t kMaxDigits = 18;
+    std::size_t p = pos + (c == '-' ? 1 : 0);
+    const std::size_t digits_begin = p;
+    if (p < text.size() && text[p] == '0') {
+      ++p;
+    } else {
+      while (p < text.size() && text[p] >= '0' && text[p] <= '9') ++p;
+    }
+    const std::size_t digits = p - digits_begin;
+    if (digits == 0 || digits > kMaxDigits) return false;
+    if (p < text.size() &&
+        ((text[p] >= '0' && text[p] <= '9') || text[p] == '.' ||
+         text[p] == 'e' || text[p] == 'E')) {
+      return false;
+    }
+    field.kind = FieldKind::kNumber;
+    field.value.assign(text.data() + pos, p - pos);
+    pos = p;
+    return true;
+  }
+  for (absl::string_view literal : {"true", "false", "null"}) {
+    if (HasLiteralAt(text, pos, literal)) {
+      field.kind = FieldKind::kStructured;
+      field.value.assign(literal.data(), literal.size());
+      pos += literal.size();
+      return true;
+    }
+  }
+  return false;  // An object, an array, or not JSON.
+}
+
 }  // namespace
 
+std::optional<std::vector<DocumentField>> ReadFlatJsonFields(
+    absl::string_view text, absl::Span<const absl::string_view> only) {
+  // Checking the whole text at once covers every string in it (see
+  // ReadFlatString); outside strings only ASCII is accepted anyway.
+  if (text.size() > kMaxEnvelopeSize || !IsUtf8(text)) return std::nullopt;
+  std::size_t pos = SkipJsonSpaces(text, 0);
+  if (pos >= text.size() || text[pos] != '{') return std::nullopt;
+  pos = SkipJsonSpaces(text, pos + 1);
+  std::vector<DocumentField> fields;
+  // WeChat's messages have up to a dozen or so fields.
+  fields.reserve(only.empty() ? 16 : only.size());
+  if (pos < text.size() && text[pos] == '}') {
+    ++pos;
+  } else {
+    while (true) {
+      DocumentField field;
+      if (pos >= text.size() || text[pos] != '"') return std::nullopt;
+      ++pos;
+      if (!ReadFlatString(text, pos, field.name)) return std::nullopt;
+      pos = SkipJsonSpaces(text, pos);
+      if (pos >= text.size() || text[pos] != ':') return std::nullopt;
+      pos = SkipJsonSpaces(text, pos + 1);
+      if (!ReadFlatValue(text, pos, field)) return std::nullopt;
+      if (IsWantedField(only, field.name)) fields.push_back(std::move(field));
+      pos = SkipJsonSpaces(text, pos);
+      if (pos >= text.size()) return std::nullopt;
+      if (text[pos] == '}') {
+        ++pos;
+        break;
+      }
+      if (text[pos] != ',') return std::nullopt;
+      pos = SkipJsonSpaces(text, pos + 1);
+    }
+  }
+  if (SkipJsonSpaces(text, pos) != text.size()) return std::nullopt;
+  return fields;
+}
+
 absl::StatusOr<std::vector<DocumentField>> ReadJsonFields(
+    absl::string_view text, absl::string_view reason,
+    absl::Span<const absl::string_view> only) {
+  std::optional<std::vector<DocumentField>> flat =
+      ReadFlatJsonFields(text, only);
+  if (flat.has_value()) return *std::move(flat);
+  return ReadJsonFieldsWithRapidJson(text, reason, only);
+}
+
+absl::StatusOr<std::vector<DocumentField>> ReadJsonFieldsWithRapidJson(
     absl::string_view text, absl::string_view reason,
     absl::Span<const absl::string_view> only) {
   FieldCollector collector(only);

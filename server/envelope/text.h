@@ -28,6 +28,14 @@ bool IsUtf8(absl::string_view text);
 // U+FFFF).
 bool IsXmlText(absl::string_view text);
 
+namespace internal {
+// The portable versions of IsUtf8 and IsXmlText (one character at a time),
+// which those use for short texts and on CPUs without SSSE3. Exposed so
+// that tests can compare the two implementations.
+bool IsUtf8Portable(absl::string_view text);
+bool IsXmlTextPortable(absl::string_view text);
+}  // namespace internal
+
 // Returns true if `code_point` is an XML 1.0 Char (section 2.2).
 bool IsXmlChar(std::uint32_t code_point);
 

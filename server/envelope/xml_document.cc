@@ -11,10 +11,22 @@
 //     characters; a bare '&' or any other entity is an error);
 //   - nesting is checked after parsing by an iterative walk (pugixml's
 //     parser and destructor do not recurse).
+//
+// Almost every document WeChat sends is flat: <xml>, then elements holding
+// only text and CDATA, then </xml>. ReadFlatXmlFields reads exactly that
+// shape in one pass without building a DOM, and gives up (std::nullopt) on
+// anything else — attributes, comments, processing instructions, a DOCTYPE,
+// nested elements, a carriage return (which pugixml's parse_eol would
+// rewrite), a reference DecodeReferences refuses, or more markup than
+// kMaxXmlMarkup — so that ReadXmlFields falls back to pugixml, which then
+// also produces every error. What the fast path does accept, it returns
+// exactly as the pugixml path would (tests/envelope/flat_document_test.cc
+// checks this differentially).
 
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +41,10 @@
 #include "server/envelope/document.h"
 #include "server/envelope/envelope.h"
 #include "server/envelope/text.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace wxcrypto {
 namespace {
@@ -258,9 +274,171 @@ absl::string_view InnerXml(absl::string_view text, std::size_t open) {
   return text.substr(begin);
 }
 
+// Element names the fast path accepts: an ASCII letter or '_', then
+// letters, digits, '_', '-' or '.'. pugixml accepts more (':', non-ASCII);
+// those go to it.
+bool IsFlatNameStart(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+bool IsFlatNameChar(char c) {
+  return IsFlatNameStart(c) || (c >= '0' && c <= '9') || c == '-' || c == '.';
+}
+
+const char* SkipSpaces(const char* p, const char* end) {
+  while (p < end && IsSpace(*p)) ++p;
+  return p;
+}
+
+// Returns true if [p, end) starts with `literal` (a string literal); a
+// byte loop the compiler unrolls, cheaper than a memcmp call for these few
+// bytes.
+template <std::size_t N>
+bool StartsWithLiteral(const char* p, const char* end,
+                       const char (&literal)[N]) {
+  constexpr std::size_t kSize = N - 1;
+  if (static_cast<std::size_t>(end - p) < kSize) return false;
+  for (std::size_t i = 0; i < kSize; ++i) {
+    if (p[i] != literal[i]) return false;
+  }
+  return true;
+}
+
+// Returns the first "]]>" in [p, end), or nullptr.
+const char* FindCdataClose(const char* p, const char* end) {
+  while (end - p >= 3) {
+    const auto* bracket = static_cast<const char*>(
+        std::memchr(p, ']', static_cast<std::size_t>(end - p - 2)));
+    if (bracket == nullptr) return nullptr;
+    if (bracket[1] == ']' && bracket[2] == '>') return bracket;
+    p = bracket + 1;
+  }
+  return nullptr;
+}
+
+// Returns the first '<' or '&' in [p, end), or `end`.
+const char* FindMarkupOrReference(const char* p, const char* end) {
+#if defined(__SSE2__)
+  const __m128i lt = _mm_set1_epi8('<');
+  const __m128i amp = _mm_set1_epi8('&');
+  for (; end - p >= 16; p += 16) {
+    const __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const int mask = _mm_movemask_epi8(
+        _mm_or_si128(_mm_cmpeq_epi8(chunk, lt), _mm_cmpeq_epi8(chunk, amp)));
+    if (mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
+  }
+#endif
+  for (; p < end; ++p) {
+    if (*p == '<' || *p == '&') return p;
+  }
+  return end;
+}
+
 }  // namespace
 
+std::optional<std::vector<DocumentField>> ReadFlatXmlFields(
+    absl::string_view text, absl::Span<const absl::string_view> only) {
+  if (text.size() > kMaxEnvelopeSize || !IsXmlText(text) ||
+      text.find('\r') != absl::string_view::npos) {
+    return std::nullopt;
+  }
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  p = SkipSpaces(p, end);
+  if (!StartsWithLiteral(p, end, "<xml>")) return std::nullopt;
+  p += 5;
+  std::size_t markup = 1;
+  std::vector<DocumentField> fields;
+  // WeChat's messages have up to a dozen or so fields.
+  fields.reserve(only.empty() ? 16 : only.size());
+  std::string decoded;
+  while (true) {
+    // Between the children of <xml>: only whitespace.
+    p = SkipSpaces(p, end);
+    if (end - p < 2 || *p != '<') return std::nullopt;
+    if (p[1] == '/') {
+      if (!StartsWithLiteral(p, end, "</xml>")) return std::nullopt;
+      p += 6;
+      ++markup;
+      break;
+    }
+    // A start tag without attributes: <Name> or <Name/>.
+    const char* const name_begin = p + 1;
+    if (!IsFlatNameStart(*name_begin)) return std::nullopt;
+    const char* q = name_begin + 1;
+    while (q < end && IsFlatNameChar(*q)) ++q;
+    const absl::string_view name(name_begin,
+                                 static_cast<std::size_t>(q - name_begin));
+    ++markup;
+    const bool wanted = IsWantedField(only, name);
+    std::string value;
+    if (StartsWithLiteral(q, end, "/>")) {
+      p = q + 2;
+    } else if (q < end && *q == '>') {
+      p = q + 1;
+      // Content: text runs and CDATA sections up to </Name>.
+      while (true) {
+        const char* lt = FindMarkupOrReference(p, end);
+        if (lt != end && *lt == '&') {
+          // A run with references: decode it up to the next '<'. They are
+          // checked in every field, wanted or not.
+          lt = static_cast<const char*>(
+              std::memchr(lt, '<', static_cast<std::size_t>(end - lt)));
+          if (lt == nullptr) return std::nullopt;
+          const absl::string_view run(p, static_cast<std::size_t>(lt - p));
+          if (!DecodeReferences(run, decoded)) return std::nullopt;
+          if (wanted) value.append(decoded);
+        } else {
+          if (lt == end) return std::nullopt;
+          if (wanted) value.append(p, static_cast<std::size_t>(lt - p));
+        }
+        if (StartsWithLiteral(lt, end, "<![CDATA[")) {
+          const char* const begin = lt + 9;
+          const char* const close = FindCdataClose(begin, end);
+          if (close == nullptr) return std::nullopt;
+          if (wanted)
+            value.append(begin, static_cast<std::size_t>(close - begin));
+          p = close + 3;
+          ++markup;
+          continue;
+        }
+        // </Name>
+        const char* const end_name = lt + 2;
+        if (end - lt >= static_cast<std::ptrdiff_t>(name.size() + 3) &&
+            lt[1] == '/' &&
+            std::memcmp(end_name, name.data(), name.size()) == 0 &&
+            end_name[name.size()] == '>') {
+          p = end_name + name.size() + 1;
+          ++markup;
+          break;
+        }
+        return std::nullopt;  // A child element, comment, PI, ...
+      }
+    } else {
+      return std::nullopt;  // Attributes, or not a name pugixml would read.
+    }
+    if (markup > kMaxXmlMarkup) return std::nullopt;
+    if (wanted) {
+      DocumentField& field = fields.emplace_back();
+      field.name.assign(name.data(), name.size());
+      field.value = std::move(value);
+    }
+  }
+  if (markup > kMaxXmlMarkup || SkipSpaces(p, end) != end) {
+    return std::nullopt;
+  }
+  return fields;
+}
+
 absl::StatusOr<std::vector<DocumentField>> ReadXmlFields(
+    absl::string_view text, absl::string_view reason,
+    absl::Span<const absl::string_view> only) {
+  std::optional<std::vector<DocumentField>> flat =
+      ReadFlatXmlFields(text, only);
+  if (flat.has_value()) return *std::move(flat);
+  return ReadXmlFieldsWithPugixml(text, reason, only);
+}
+
+absl::StatusOr<std::vector<DocumentField>> ReadXmlFieldsWithPugixml(
     absl::string_view text, absl::string_view reason,
     absl::Span<const absl::string_view> only) {
   if (text.size() > kMaxEnvelopeSize) {
