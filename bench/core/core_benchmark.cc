@@ -9,20 +9,29 @@
 //   DecryptUserData:        base64, AES-128-CBC, constant-time unpad,
 //                           JSON parse and watermark check
 //   VerifyRawData:          SHA-1 over rawData + session_key, compare
+//
+// BM_Floor* are the floors; BM_Step* time one step at a time, and the fast
+// paths next to what they replace (bench/NOTES.md explains the ratios with
+// them). bench/run.sh runs only the operations and floors.
 #include <benchmark/benchmark.h>
+#include <openssl/evp.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "server/crypto/aes_cbc.h"
 #include "server/crypto/base64.h"
 #include "server/crypto/message_crypt.h"
+#include "server/crypto/random.h"
 #include "server/crypto/raw_data.h"
 #include "server/crypto/signature.h"
 #include "server/crypto/ssl_util.h"
 #include "server/crypto/user_data.h"
+#include "server/envelope/document.h"
 #include "server/envelope/envelope.h"
+#include "server/envelope/text.h"
 
 namespace wxcrypto {
 namespace {
@@ -212,6 +221,184 @@ void BM_FloorVerifyRawData(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * state.range(0)));
 }
 
+// Where DecryptPush spends its time, one step at a time (not part of the
+// ratios; bench/NOTES.md uses them to explain them).
+void BM_StepParsePushEnvelope(benchmark::State& state, EnvelopeFormat format) {
+  const std::size_t size = static_cast<std::size_t>(state.range(0));
+  const SealedPush push = Seal(
+      format == EnvelopeFormat::kXml ? XmlMessage(size) : JsonMessage(size),
+      format);
+  for (auto _ : state) {
+    absl::StatusOr<PushEnvelope> envelope = ParsePushEnvelope(push.body);
+    benchmark::DoNotOptimize(envelope);
+  }
+}
+void BM_StepVerifyMsgSignature(benchmark::State& state) {
+  const SealedPush push =
+      Seal(XmlMessage(static_cast<std::size_t>(state.range(0))),
+           EnvelopeFormat::kXml);
+  for (auto _ : state) {
+    absl::Status status = VerifyMsgSignature(push.msg_signature, kToken,
+                                             kTimestamp, kNonce, push.encrypt);
+    benchmark::DoNotOptimize(status);
+  }
+}
+void BM_StepDecrypt(benchmark::State& state) {
+  const SealedPush push =
+      Seal(XmlMessage(static_cast<std::size_t>(state.range(0))),
+           EnvelopeFormat::kXml);
+  for (auto _ : state) {
+    absl::StatusOr<DecryptedMessage> decrypted = Crypt().Decrypt(push.encrypt);
+    benchmark::DoNotOptimize(decrypted);
+  }
+}
+void BM_StepExtractMessageFields(benchmark::State& state,
+                                 EnvelopeFormat format) {
+  const std::size_t size = static_cast<std::size_t>(state.range(0));
+  const std::string message =
+      format == EnvelopeFormat::kXml ? XmlMessage(size) : JsonMessage(size);
+  for (auto _ : state) {
+    absl::StatusOr<FieldList> fields = ExtractMessageFields(message);
+    benchmark::DoNotOptimize(fields);
+  }
+}
+void BM_StepEncrypt(benchmark::State& state) {
+  const std::string message =
+      XmlMessage(static_cast<std::size_t>(state.range(0)));
+  for (auto _ : state) {
+    absl::StatusOr<std::string> encrypt = Crypt().Encrypt(message);
+    benchmark::DoNotOptimize(encrypt);
+  }
+}
+void BM_StepRandomPrefix(benchmark::State& state) {
+  for (auto _ : state) {
+    absl::StatusOr<std::string> prefix = RandomBytes(kRandomPrefixSize);
+    benchmark::DoNotOptimize(prefix);
+  }
+}
+void BM_StepBuildReplyEnvelope(benchmark::State& state) {
+  ReplyFields fields;
+  fields.encrypt =
+      *Crypt().Encrypt(XmlMessage(static_cast<std::size_t>(state.range(0))));
+  fields.timestamp = kTimestamp;
+  fields.nonce = kNonce;
+  fields.msg_signature = ComputeMsgSignature(kToken, fields.timestamp,
+                                             fields.nonce, fields.encrypt);
+  for (auto _ : state) {
+    absl::StatusOr<std::string> body =
+        BuildReplyEnvelope(EnvelopeFormat::kXml, fields);
+    benchmark::DoNotOptimize(body);
+  }
+}
+void BM_StepBase64Decode(benchmark::State& state) {
+  const SealedPush push =
+      Seal(XmlMessage(static_cast<std::size_t>(state.range(0))),
+           EnvelopeFormat::kXml);
+  for (auto _ : state) {
+    absl::StatusOr<std::string> decoded = Base64Decode(push.encrypt);
+    benchmark::DoNotOptimize(decoded);
+  }
+}
+void BM_StepAes256CbcDecrypt(benchmark::State& state) {
+  const SealedPush push =
+      Seal(XmlMessage(static_cast<std::size_t>(state.range(0))),
+           EnvelopeFormat::kXml);
+  const std::string key = *Base64Decode(std::string(kKey) + "=");
+  const std::string iv = key.substr(0, 16);
+  const std::string ciphertext = *Base64Decode(push.encrypt);
+  std::string plaintext;
+  for (auto _ : state) {
+    absl::Status status =
+        AesCbcDecryptNoPadding(key, iv, ciphertext, plaintext);
+    benchmark::DoNotOptimize(status);
+  }
+}
+void BM_StepSha1(benchmark::State& state) {
+  const SealedPush push =
+      Seal(XmlMessage(static_cast<std::size_t>(state.range(0))),
+           EnvelopeFormat::kXml);
+  const std::string data =
+      absl::StrCat(kToken, kTimestamp, kNonce, push.encrypt);
+  for (auto _ : state) {
+    std::string digest = Sha1Hex(data);
+    benchmark::DoNotOptimize(digest);
+  }
+}
+// The fast paths next to what they replace or fall back to, in the same
+// binary: the flat readers against pugixml and RapidJSON on the message,
+// the SSSE3 text check and base64 decoder against the portable ones, and
+// AES-CBC with the cipher bound once per thread against binding it on
+// every call (what aes_cbc.cc did before).
+void BM_StepReadXmlFields(benchmark::State& state, bool flat) {
+  const std::string message =
+      XmlMessage(static_cast<std::size_t>(state.range(0)));
+  for (auto _ : state) {
+    if (flat) {
+      auto fields = ReadFlatXmlFields(message);
+      benchmark::DoNotOptimize(fields);
+    } else {
+      auto fields = ReadXmlFieldsWithPugixml(message, "BENCH");
+      benchmark::DoNotOptimize(fields);
+    }
+  }
+}
+void BM_StepReadJsonFields(benchmark::State& state, bool flat) {
+  const std::string message =
+      JsonMessage(static_cast<std::size_t>(state.range(0)));
+  for (auto _ : state) {
+    if (flat) {
+      auto fields = ReadFlatJsonFields(message);
+      benchmark::DoNotOptimize(fields);
+    } else {
+      auto fields = ReadJsonFieldsWithRapidJson(message, "BENCH");
+      benchmark::DoNotOptimize(fields);
+    }
+  }
+}
+void BM_StepIsXmlText(benchmark::State& state, bool portable) {
+  const std::string message =
+      XmlMessage(static_cast<std::size_t>(state.range(0)));
+  for (auto _ : state) {
+    bool ok =
+        portable ? internal::IsXmlTextPortable(message) : IsXmlText(message);
+    benchmark::DoNotOptimize(ok);
+  }
+}
+void BM_StepBase64DecodePortable(benchmark::State& state) {
+  const SealedPush push =
+      Seal(XmlMessage(static_cast<std::size_t>(state.range(0))),
+           EnvelopeFormat::kXml);
+  for (auto _ : state) {
+    absl::StatusOr<std::string> decoded =
+        internal::Base64DecodePortable(push.encrypt);
+    benchmark::DoNotOptimize(decoded);
+  }
+}
+void BM_StepAes256CbcDecryptRebinding(benchmark::State& state) {
+  const SealedPush push =
+      Seal(XmlMessage(static_cast<std::size_t>(state.range(0))),
+           EnvelopeFormat::kXml);
+  const std::string key = *Base64Decode(std::string(kKey) + "=");
+  const std::string ciphertext = *Base64Decode(push.encrypt);
+  std::string plaintext(ciphertext.size(), '\0');
+  internal::CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
+  const auto* key_bytes = reinterpret_cast<const std::uint8_t*>(key.data());
+  for (auto _ : state) {
+    int len = 0;
+    int final_len = 0;
+    auto* out = reinterpret_cast<std::uint8_t*>(plaintext.data());
+    bool ok = EVP_CipherInit_ex(ctx.get(), internal::AesCbcCipher(32), nullptr,
+                                key_bytes, key_bytes, 0) == 1 &&
+              EVP_CIPHER_CTX_set_padding(ctx.get(), 0) == 1 &&
+              EVP_CipherUpdate(
+                  ctx.get(), out, &len,
+                  reinterpret_cast<const std::uint8_t*>(ciphertext.data()),
+                  static_cast<int>(ciphertext.size())) == 1 &&
+              EVP_CipherFinal_ex(ctx.get(), out + len, &final_len) == 1;
+    benchmark::DoNotOptimize(ok);
+  }
+}
+
 #define WXCRYPTO_SIZES Arg(300)->Arg(1024)->Arg(4096)
 BENCHMARK(BM_DecryptPushXml)->WXCRYPTO_SIZES;
 BENCHMARK(BM_DecryptPushJson)->WXCRYPTO_SIZES;
@@ -222,6 +409,30 @@ BENCHMARK(BM_DecryptUserData)->WXCRYPTO_SIZES;
 BENCHMARK(BM_FloorDecryptUserData)->WXCRYPTO_SIZES;
 BENCHMARK(BM_VerifyRawData)->WXCRYPTO_SIZES;
 BENCHMARK(BM_FloorVerifyRawData)->WXCRYPTO_SIZES;
+BENCHMARK_CAPTURE(BM_StepParsePushEnvelope, Xml, EnvelopeFormat::kXml)
+    ->WXCRYPTO_SIZES;
+BENCHMARK_CAPTURE(BM_StepParsePushEnvelope, Json, EnvelopeFormat::kJson)
+    ->WXCRYPTO_SIZES;
+BENCHMARK(BM_StepVerifyMsgSignature)->WXCRYPTO_SIZES;
+BENCHMARK(BM_StepDecrypt)->WXCRYPTO_SIZES;
+BENCHMARK_CAPTURE(BM_StepExtractMessageFields, Xml, EnvelopeFormat::kXml)
+    ->WXCRYPTO_SIZES;
+BENCHMARK_CAPTURE(BM_StepExtractMessageFields, Json, EnvelopeFormat::kJson)
+    ->WXCRYPTO_SIZES;
+BENCHMARK(BM_StepBase64Decode)->WXCRYPTO_SIZES;
+BENCHMARK(BM_StepAes256CbcDecrypt)->WXCRYPTO_SIZES;
+BENCHMARK(BM_StepSha1)->WXCRYPTO_SIZES;
+BENCHMARK(BM_StepEncrypt)->WXCRYPTO_SIZES;
+BENCHMARK(BM_StepRandomPrefix);
+BENCHMARK(BM_StepBuildReplyEnvelope)->WXCRYPTO_SIZES;
+BENCHMARK_CAPTURE(BM_StepReadXmlFields, Flat, true)->WXCRYPTO_SIZES;
+BENCHMARK_CAPTURE(BM_StepReadXmlFields, Pugixml, false)->WXCRYPTO_SIZES;
+BENCHMARK_CAPTURE(BM_StepReadJsonFields, Flat, true)->WXCRYPTO_SIZES;
+BENCHMARK_CAPTURE(BM_StepReadJsonFields, RapidJson, false)->WXCRYPTO_SIZES;
+BENCHMARK_CAPTURE(BM_StepIsXmlText, Ssse3, false)->WXCRYPTO_SIZES;
+BENCHMARK_CAPTURE(BM_StepIsXmlText, Portable, true)->WXCRYPTO_SIZES;
+BENCHMARK(BM_StepBase64DecodePortable)->WXCRYPTO_SIZES;
+BENCHMARK(BM_StepAes256CbcDecryptRebinding)->WXCRYPTO_SIZES;
 
 }  // namespace
 }  // namespace wxcrypto

@@ -5,7 +5,7 @@
 //
 //   wxcrypto-loadgen --addr 127.0.0.1:50051 --rpc decrypt_push_xml
 //       [--message-bytes 1024] [--duration-seconds 10] [--warmup-seconds 1]
-//       [--rate 0] [--channels 2] [--concurrency 32]
+//       [--rate 0] [--channels 2] [--concurrency 32] [--client cq|callback]
 //
 // --rate 0 saturates: every channel keeps --concurrency calls in flight
 // (closed loop). --rate R sends R calls per second on a fixed schedule (open
@@ -15,8 +15,12 @@
 // RPCs: decrypt_push_xml, decrypt_push_json, build_reply, decrypt_user_data,
 // verify_raw_data (against wxcrypto-server on its embedded demo config),
 // echo (against wxcrypto-echo-server; payload = a DecryptPush body of the
-// same size).
+// same size). Requests are serialized once and sent as bytes, and responses
+// are not parsed (see Target): the JSON line also gives the generator's own
+// CPU use, so that a result limited by the generator shows as such.
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -24,6 +28,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <memory>
@@ -55,6 +60,9 @@ ABSL_FLAG(double, rate, 0, "calls per second; 0 = saturate (closed loop)");
 ABSL_FLAG(int, channels, 2, "gRPC channels (separate connections)");
 ABSL_FLAG(int, concurrency, 32, "calls in flight per channel when saturating");
 ABSL_FLAG(double, deadline_seconds, 5, "deadline of every call");
+ABSL_FLAG(std::string, client, "cq",
+          "cq (completion queues, one thread each) or callback (gRPC's "
+          "callback API)");
 
 namespace wxcrypto {
 namespace {
@@ -116,7 +124,10 @@ class Recorder {
     measure_from_ = from;
     measure_until_ = until;
   }
-  std::string Json(const std::string& rpc, double seconds) {
+  // `cpu_busy`: the generator's own CPU time over the run's wall time (1.0 =
+  // one core fully busy), to tell a saturated server from a saturated
+  // generator.
+  std::string Json(const std::string& rpc, double seconds, double cpu_busy) {
     std::lock_guard<std::mutex> lock(mu_);
     std::sort(latencies_us_.begin(), latencies_us_.end());
     auto percentile = [&](double p) -> std::uint32_t {
@@ -134,13 +145,14 @@ class Recorder {
     return absl::StrFormat(
         R"({"rpc":"%s","message_bytes":%d,"rate":%g,"channels":%d,"concurrency":%d,)"
         R"("duration_s":%.3f,"requests":%d,"ok":%d,"errors":%d,"error_codes":{%s},)"
-        R"("rps":%.1f,"p50_us":%d,"p90_us":%d,"p99_us":%d,"p999_us":%d,"max_us":%d})",
+        R"("rps":%.1f,"p50_us":%d,"p90_us":%d,"p99_us":%d,"p999_us":%d,"max_us":%d,)"
+        R"("loadgen_cpu_busy":%.3f})",
         rpc, absl::GetFlag(FLAGS_message_bytes), absl::GetFlag(FLAGS_rate),
-        absl::GetFlag(FLAGS_channels), absl::GetFlag(FLAGS_concurrency), seconds,
-        static_cast<std::int64_t>(latencies_us_.size()), ok, errors, error_codes,
-        static_cast<double>(latencies_us_.size()) / seconds, percentile(0.50),
-        percentile(0.90), percentile(0.99), percentile(0.999),
-        latencies_us_.empty() ? 0u : latencies_us_.back());
+        absl::GetFlag(FLAGS_channels), absl::GetFlag(FLAGS_concurrency),
+        seconds, static_cast<std::int64_t>(latencies_us_.size()), ok, errors,
+        error_codes, static_cast<double>(latencies_us_.size()) / seconds,
+        percentile(0.50), percentile(0.90), percentile(0.99), percentile(0.999),
+        latencies_us_.empty() ? 0u : latencies_us_.back(), cpu_busy);
   }
 
  private:
@@ -154,29 +166,107 @@ class Recorder {
 // Issues one call on channel `c`; `done(code)` runs on completion.
 using CallFn = std::function<void(int c, std::function<void(grpc::StatusCode)> done)>;
 
-// Owns a request/response pair for one in-flight call.
-template <typename Request, typename Response>
-struct Call {
-  grpc::ClientContext context;
-  Response response;
+// The request of every call, serialized once, and the method it goes to.
+// Calls go through a generic stub with byte buffers: the generator neither
+// serializes requests nor parses responses, so that its cost per call is
+// the same for every RPC (a DecryptPushResponse with its field map costs
+// several times an EchoResponse to parse) and as low as it can be: with two
+// cores, the generator must not be what saturates first.
+struct Target {
+  std::string method;
+  grpc::ByteBuffer request;
 };
 
-template <typename Stub, typename Request, typename Response, typename Method>
-CallFn MakeCaller(std::vector<std::unique_ptr<Stub>>& stubs, Request request, Method method) {
-  auto shared_request = std::make_shared<const Request>(std::move(request));
-  const double deadline = absl::GetFlag(FLAGS_deadline_seconds);
-  return [&stubs, shared_request, method, deadline](
-             int c, std::function<void(grpc::StatusCode)> done) {
-    auto* call = new Call<Request, Response>();
-    call->context.set_deadline(std::chrono::system_clock::now() +
-                               std::chrono::milliseconds(static_cast<int>(deadline * 1000)));
-    ((stubs[c]->async())->*method)(&call->context, shared_request.get(), &call->response,
-                                   [call, done](grpc::Status status) {
-                                     done(status.error_code());
-                                     delete call;
-                                   });
+template <typename Request>
+Target MakeTarget(std::string method, const Request& request) {
+  Target target;
+  target.method = std::move(method);
+  bool own_buffer = false;
+  if (!grpc::SerializationTraits<Request>::Serialize(request, &target.request,
+                                                     &own_buffer)
+           .ok()) {
+    std::fprintf(stderr, "cannot serialize the request\n");
+    std::exit(2);
+  }
+  return target;
+}
+
+std::chrono::system_clock::time_point Deadline() {
+  return std::chrono::system_clock::now() +
+         std::chrono::milliseconds(
+             static_cast<int>(absl::GetFlag(FLAGS_deadline_seconds) * 1000));
+}
+
+// --client callback: gRPC's callback API.
+CallFn CallbackCaller(std::vector<std::unique_ptr<grpc::GenericStub>>& stubs,
+                      const Target& target) {
+  struct Call {
+    grpc::ClientContext context;
+    grpc::ByteBuffer response;
+  };
+  return [&stubs, &target](int c, std::function<void(grpc::StatusCode)> done) {
+    auto* call = new Call();
+    call->context.set_deadline(Deadline());
+    stubs[c]->UnaryCall(&call->context, target.method, grpc::StubOptions(),
+                        &target.request, &call->response,
+                        [call, done](grpc::Status status) {
+                          done(status.error_code());
+                          delete call;
+                        });
   };
 }
+
+// --client cq: one completion queue per channel, each drained by its own
+// thread, which also issues the next call of a closed loop.
+class CqClient {
+ public:
+  CqClient(std::vector<std::unique_ptr<grpc::GenericStub>>& stubs,
+           const Target& target)
+      : stubs_(stubs), target_(target) {
+    for (std::size_t c = 0; c < stubs.size(); ++c) {
+      queues_.push_back(std::make_unique<grpc::CompletionQueue>());
+    }
+    for (auto& queue : queues_) {
+      pollers_.emplace_back([q = queue.get()] {
+        void* tag = nullptr;
+        bool ok = false;
+        while (q->Next(&tag, &ok)) {
+          auto* call = static_cast<Call*>(tag);
+          call->done(call->status.error_code());
+          delete call;
+        }
+      });
+    }
+  }
+  ~CqClient() {
+    for (auto& queue : queues_) queue->Shutdown();
+    for (auto& poller : pollers_) poller.join();
+  }
+  CallFn Caller() {
+    return [this](int c, std::function<void(grpc::StatusCode)> done) {
+      auto* call = new Call();
+      call->done = std::move(done);
+      call->context.set_deadline(Deadline());
+      call->reader = stubs_[c]->PrepareUnaryCall(
+          &call->context, target_.method, target_.request, queues_[c].get());
+      call->reader->StartCall();
+      call->reader->Finish(&call->response, &call->status, call);
+    };
+  }
+
+ private:
+  struct Call {
+    grpc::ClientContext context;
+    grpc::ByteBuffer response;
+    grpc::Status status;
+    std::unique_ptr<grpc::ClientAsyncResponseReader<grpc::ByteBuffer>> reader;
+    std::function<void(grpc::StatusCode)> done;
+  };
+  std::vector<std::unique_ptr<grpc::GenericStub>>& stubs_;
+  const Target& target_;
+  std::vector<std::unique_ptr<grpc::CompletionQueue>> queues_;
+  std::vector<std::thread> pollers_;
+};
 
 int Run() {
   const std::string rpc = absl::GetFlag(FLAGS_rpc);
@@ -190,34 +280,23 @@ int Run() {
     pool.push_back(grpc::CreateCustomChannel(absl::GetFlag(FLAGS_addr),
                                              grpc::InsecureChannelCredentials(), args));
   }
-  std::vector<std::unique_ptr<v1::CryptoService::Stub>> stubs;
-  std::vector<std::unique_ptr<bench::Echo::Stub>> echo_stubs;
-  for (auto& channel : pool) {
-    stubs.push_back(v1::CryptoService::NewStub(channel));
-    echo_stubs.push_back(bench::Echo::NewStub(channel));
-  }
+  std::vector<std::unique_ptr<grpc::GenericStub>> stubs;
+  for (auto& channel : pool)
+    stubs.push_back(std::make_unique<grpc::GenericStub>(channel));
 
-  using Async = class v1::CryptoService::Stub::async;
-  CallFn call;
+  constexpr char kService[] = "/wxcrypto.v1.CryptoService/";
+  Target target;
   if (rpc == "decrypt_push_xml" || rpc == "decrypt_push_json") {
-    call = MakeCaller<v1::CryptoService::Stub, v1::DecryptPushRequest, v1::DecryptPushResponse>(
-        stubs, MakePush(size, rpc == "decrypt_push_xml" ? EnvelopeFormat::kXml
-                                                        : EnvelopeFormat::kJson),
-        static_cast<void (Async::*)(grpc::ClientContext*, const v1::DecryptPushRequest*,
-                                    v1::DecryptPushResponse*, std::function<void(grpc::Status)>)>(
-            &Async::DecryptPush));
+    target = MakeTarget(
+        absl::StrCat(kService, "DecryptPush"),
+        MakePush(size, rpc == "decrypt_push_xml" ? EnvelopeFormat::kXml
+                                                 : EnvelopeFormat::kJson));
   } else if (rpc == "build_reply") {
     v1::BuildEncryptedReplyRequest request;
     request.set_app_id(kAppId);
     request.set_message(XmlMessage(size));
     request.set_envelope_format(v1::ENVELOPE_FORMAT_XML);
-    call = MakeCaller<v1::CryptoService::Stub, v1::BuildEncryptedReplyRequest,
-                      v1::BuildEncryptedReplyResponse>(
-        stubs, request,
-        static_cast<void (Async::*)(grpc::ClientContext*, const v1::BuildEncryptedReplyRequest*,
-                                    v1::BuildEncryptedReplyResponse*,
-                                    std::function<void(grpc::Status)>)>(
-            &Async::BuildEncryptedReply));
+    target = MakeTarget(absl::StrCat(kService, "BuildEncryptedReply"), request);
   } else if (rpc == "decrypt_user_data") {
     const std::string key(16, 'k');
     const std::string iv(16, 'i');
@@ -229,38 +308,42 @@ int Run() {
     request.set_session_key(Base64Encode(key));
     request.set_iv(Base64Encode(iv));
     request.set_encrypted_data(Base64Encode(*AesCbcPkcs7Encrypt(key, iv, plaintext)));
-    call = MakeCaller<v1::CryptoService::Stub, v1::DecryptUserDataRequest,
-                      v1::DecryptUserDataResponse>(
-        stubs, request,
-        static_cast<void (Async::*)(grpc::ClientContext*, const v1::DecryptUserDataRequest*,
-                                    v1::DecryptUserDataResponse*,
-                                    std::function<void(grpc::Status)>)>(&Async::DecryptUserData));
+    target = MakeTarget(absl::StrCat(kService, "DecryptUserData"), request);
   } else if (rpc == "verify_raw_data") {
     v1::VerifyRawDataRequest request;
     request.set_raw_data(JsonMessage(size));
     request.set_session_key("HyVFkGl5F5OQWJZZaNzBBg==");
     request.set_signature(Sha1Hex(request.raw_data() + request.session_key()));
-    call = MakeCaller<v1::CryptoService::Stub, v1::VerifyRawDataRequest,
-                      v1::VerifyRawDataResponse>(
-        stubs, request,
-        static_cast<void (Async::*)(grpc::ClientContext*, const v1::VerifyRawDataRequest*,
-                                    v1::VerifyRawDataResponse*, std::function<void(grpc::Status)>)>(
-            &Async::VerifyRawData));
+    target = MakeTarget(absl::StrCat(kService, "VerifyRawData"), request);
   } else if (rpc == "echo") {
-    using EchoAsync = class bench::Echo::Stub::async;
     bench::EchoRequest request;
     request.set_payload(MakePush(size, EnvelopeFormat::kXml).body());
-    call = MakeCaller<bench::Echo::Stub, bench::EchoRequest, bench::EchoResponse>(
-        echo_stubs, request,
-        static_cast<void (EchoAsync::*)(grpc::ClientContext*, const bench::EchoRequest*,
-                                        bench::EchoResponse*, std::function<void(grpc::Status)>)>(
-            &EchoAsync::Echo));
+    target = MakeTarget("/wxcrypto.bench.Echo/Echo", request);
   } else {
     std::fprintf(stderr, "unknown --rpc %s\n", rpc.c_str());
     return 2;
   }
+  std::unique_ptr<CqClient> cq_client;
+  CallFn call;
+  if (absl::GetFlag(FLAGS_client) == "cq") {
+    cq_client = std::make_unique<CqClient>(stubs, target);
+    call = cq_client->Caller();
+  } else if (absl::GetFlag(FLAGS_client) == "callback") {
+    call = CallbackCaller(stubs, target);
+  } else {
+    std::fprintf(stderr, "unknown --client %s\n",
+                 absl::GetFlag(FLAGS_client).c_str());
+    return 2;
+  }
 
   Recorder recorder;
+  rusage setup_usage{};
+  getrusage(RUSAGE_SELF, &setup_usage);
+  const double setup_cpu = static_cast<double>(setup_usage.ru_utime.tv_sec +
+                                               setup_usage.ru_stime.tv_sec) +
+                           static_cast<double>(setup_usage.ru_utime.tv_usec +
+                                               setup_usage.ru_stime.tv_usec) /
+                               1e6;
   const auto warmup = std::chrono::duration_cast<Clock::duration>(
       std::chrono::duration<double>(absl::GetFlag(FLAGS_warmup_seconds)));
   const auto duration = std::chrono::duration_cast<Clock::duration>(
@@ -318,8 +401,19 @@ int Run() {
     std::unique_lock<std::mutex> lock(mu);
     drained.wait_for(lock, std::chrono::seconds(30), [&] { return outstanding.load() == 0; });
   }
+  const double wall =
+      std::chrono::duration<double>(Clock::now() - start).count();
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const double cpu =
+      static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+      static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) /
+          1e6;
   std::printf("%s\n",
-              recorder.Json(rpc, std::chrono::duration<double>(duration).count()).c_str());
+              recorder
+                  .Json(rpc, std::chrono::duration<double>(duration).count(),
+                        wall > 0 ? (cpu - setup_cpu) / wall : 0)
+                  .c_str());
   return 0;
 }
 
