@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The performance benchmark: builds Release, measures the core against its
 # primitive floor, wxcrypto-server against the gRPC echo floor, the cost of
-# request metrics and the server's memory under load, and writes
+# request metrics, the server's memory under load and DecryptUserData's
+# timing leakage (dudect-style Welch t), and writes
 #
 #   bench/results/<YYYY-MM-DD>.json   every measurement and the machine
-#   bench/results/<YYYY-MM-DD>.md     the four targets (ratio, limit, held?)
+#   bench/results/<YYYY-MM-DD>.md     every target (measured, limit, held?)
 #                                     and the core table; also printed
 #
 # Usage: bench/run.sh [--quick] [--priority] [--openssl-dir DIR]
@@ -112,10 +113,7 @@ build() {
 log "build (Release): ${openssl_dir}, ${boringssl_dir}"
 build openssl "${openssl_dir}" core_benchmark metrics_benchmark wxcrypto-server \
   wxcrypto-server-nometrics wxcrypto-echo-server wxcrypto-loadgen
-timing_tool=""
-if cmake --build "${openssl_dir}" --target wxcrypto-user-data-timing >/dev/null 2>&1; then
-  timing_tool=${openssl_dir}/bench/timing/wxcrypto-user-data-timing
-fi
+build openssl "${openssl_dir}" wxcrypto-user-data-timing
 build boringssl "${boringssl_dir}" core_benchmark
 
 bin=${openssl_dir}
@@ -245,12 +243,10 @@ load sustained server decrypt_push_xml 0 "${rss_seconds}"
 kill "${sampler}" 2>/dev/null || true
 hwm_kib=$(awk '/^VmHWM:/ { print $2 }' "/proc/${server_pid}/status")
 
-# --- DecryptUserData timing leakage (bench/timing), if built ---------------
-timing_json=null
-if [[ -n "${timing_tool}" ]]; then
-  log "DecryptUserData timing (dudect-style) on CPU ${server_cpu}"
-  timing_json=$(pinned "${server_cpu}" "${timing_tool}" | tail -1)
-fi
+# --- DecryptUserData timing leakage (bench/timing) ---------------------------
+log "DecryptUserData timing (dudect-style) on CPU ${server_cpu}"
+timing_json=$(pinned "${server_cpu}" \
+  "${openssl_dir}/bench/timing/wxcrypto-user-data-timing" | tail -1)
 
 loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
