@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -12,10 +13,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "rapidjson/error/error.h"
-#include "rapidjson/reader.h"
 #include "server/crypto/aes_cbc.h"
 #include "server/crypto/base64.h"
+#include "server/crypto/ct_json.h"
 #include "server/crypto/error.h"
 #include "server/crypto/secret_data.h"
 
@@ -45,166 +45,55 @@ absl::StatusOr<SecretData> DecodeSixteenBytes(absl::string_view encoded) {
   return decoded;
 }
 
-// Finds watermark.appid and watermark.timestamp as a DOM lookup would
-// (Document::FindMember: the first member of a name wins) while RapidJSON's
-// reader streams the events, so no DOM is allocated. A number counts as a
-// timestamp when GenericValue::IsInt64 would hold for it: any integer in
-// int64 range, never a double.
-class WatermarkHandler
-    : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, WatermarkHandler> {
- public:
-  bool Default() {
-    EndValue();
-    return true;
-  }
-  bool Int(int value) { return Integer(value); }
-  bool Uint(unsigned value) { return Integer(value); }
-  bool Int64(std::int64_t value) { return Integer(value); }
-  bool Uint64(std::uint64_t value) {
-    if (value > static_cast<std::uint64_t>(INT64_MAX)) return Default();
-    return Integer(static_cast<std::int64_t>(value));
-  }
-  bool String(const char* text, rapidjson::SizeType length, bool) {
-    if (member_ == Member::kAppId) {
-      app_id_.assign(text, length);
-      has_app_id_ = true;
-    }
-    return Default();
-  }
-  bool StartObject() {
-    if (depth_ == 0) is_object_ = true;
-    // The first top-level "watermark" holds an object: look inside it.
-    if (member_ == Member::kWatermark) in_watermark_ = true;
-    member_ = Member::kNone;
-    ++depth_;
-    return true;
-  }
-  bool EndObject(rapidjson::SizeType) {
-    --depth_;
-    if (depth_ == 1) in_watermark_ = false;
-    EndValue();
-    return true;
-  }
-  bool StartArray() {
-    member_ = Member::kNone;
-    ++depth_;
-    return true;
-  }
-  bool EndArray(rapidjson::SizeType) {
-    --depth_;
-    EndValue();
-    return true;
-  }
-  bool Key(const char* text, rapidjson::SizeType length, bool) {
-    const absl::string_view key(text, length);
-    member_ = Member::kNone;
-    if (depth_ == 1 && key == "watermark" && !seen_watermark_) {
-      seen_watermark_ = true;
-      member_ = Member::kWatermark;
-    } else if (depth_ == 2 && in_watermark_) {
-      if (key == "appid" && !seen_app_id_) {
-        seen_app_id_ = true;
-        member_ = Member::kAppId;
-      } else if (key == "timestamp" && !seen_timestamp_) {
-        seen_timestamp_ = true;
-        member_ = Member::kTimestamp;
-      }
-    }
-    return true;
-  }
+// All ones if a < b as signed integers, else zero, without branching on
+// them: the unsigned comparison (BoringSSL's constant_time_lt_w) of the
+// values with their sign bits flipped.
+std::uint64_t ConstantTimeLessThanSigned(std::int64_t a, std::int64_t b) {
+  const std::uint64_t ua =
+      static_cast<std::uint64_t>(a) ^ (std::uint64_t{1} << 63);
+  const std::uint64_t ub =
+      static_cast<std::uint64_t>(b) ^ (std::uint64_t{1} << 63);
+  const std::uint64_t lt = ua ^ ((ua ^ ub) | ((ua - ub) ^ ua));
+  return std::uint64_t{0} - (lt >> 63);
+}
 
-  // True if the document was an object with a watermark object holding a
-  // string appid and an int64 timestamp (as first members of their names).
-  bool Found() const { return is_object_ && has_app_id_ && has_timestamp_; }
-  const std::string& app_id() const { return app_id_; }
-  std::int64_t timestamp() const { return timestamp_; }
-
- private:
-  enum class Member { kNone, kWatermark, kAppId, kTimestamp };
-
-  bool Integer(std::int64_t value) {
-    if (member_ == Member::kTimestamp) {
-      timestamp_ = value;
-      has_timestamp_ = true;
-    }
-    return Default();
-  }
-  // A value other than an object start ends whatever member it was for.
-  void EndValue() { member_ = Member::kNone; }
-
-  std::size_t depth_ = 0;
-  Member member_ = Member::kNone;
-  bool is_object_ = false;
-  bool seen_watermark_ = false;
-  bool in_watermark_ = false;
-  bool seen_app_id_ = false;
-  bool seen_timestamp_ = false;
-  bool has_app_id_ = false;
-  bool has_timestamp_ = false;
-  std::string app_id_;
-  std::int64_t timestamp_ = 0;
-};
-
-// Returns all ones if `plaintext` is a JSON object whose watermark names
-// `app_id` and, when max_age > 0, is within max_age of now; fills the
-// watermark outputs in any case. Parses whatever it is given, so that its
-// cost does not depend on whether the padding was valid.
-bool CheckWatermark(absl::string_view plaintext, const UserDataRequest& request,
-                    std::string& app_id_out, std::int64_t& timestamp_out) {
-  // The reader and flags Document::Parse(data, size) used here before, so
-  // exactly the same texts are accepted, but reading in place from a copy
-  // (kParseInsituFlag): strings are validated and unescaped inside the
-  // copy instead of byte by byte through the reader's stack, which takes
-  // less than half the time (bench/NOTES.md, "DecryptUserData"). Every
-  // input still goes through the same single pass, so the cost still does
-  // not depend on whether the padding was valid.
-  //
-  // Document::Parse read through EncodedInputStream<UTF8<>, MemoryStream>,
-  // which (1) skips a leading 0xEF, then 0xBB, then 0xBF, each if present,
-  // and (2) reads NUL at the end. The copy reproduces both: the same bytes
-  // are skipped below, and it ends in NULs. A NUL inside the text reads the
-  // same either way. Four NULs, because the reader's UTF-8 validation takes
-  // up to three more bytes after a lead byte before it fails, and a stream
-  // over a NUL-terminated buffer, unlike MemoryStream, moves past the end.
-  // The copy holds decrypted user data: SecretData wipes it when released.
-  constexpr std::size_t kTerminators = 4;
-  SecretData copy;
-  copy.reserve(plaintext.size() + kTerminators);
-  copy.assign(plaintext.begin(), plaintext.end());
-  copy.insert(copy.end(), kTerminators, 0);
-  std::size_t start = 0;
-  if (copy[start] == 0xef) ++start;
-  if (copy[start] == 0xbb) ++start;
-  if (copy[start] == 0xbf) ++start;
-  rapidjson::InsituStringStream stream(reinterpret_cast<char*>(copy.data()) +
-                                       start);
-  rapidjson::Reader reader;
-  WatermarkHandler handler;
-  const rapidjson::ParseResult parsed =
-      reader.Parse<rapidjson::kParseIterativeFlag |
-                   rapidjson::kParseValidateEncodingFlag |
-                   rapidjson::kParseInsituFlag>(stream, handler);
-  if (parsed.IsError() || !handler.Found()) return false;
-  app_id_out = handler.app_id();
-  timestamp_out = handler.timestamp();
-  if (app_id_out != request.app_id) return false;
+// Returns all ones if the scanned plaintext's watermark names the
+// request's app id and, when max_age > 0, is within max_age of now; zero
+// otherwise. The age is checked with masks, so the time does not depend on
+// the timestamp; it branches only on the request.
+std::uint64_t WatermarkMatches(const CtJsonWatermark& scan,
+                               const UserDataRequest& request) {
+  std::uint64_t match = scan.app_id_match_mask;
   if (request.max_age_seconds > 0) {
+    // now +- max_age, saturated (public values: branching on them is fine).
     const std::int64_t max_age = std::min(request.max_age_seconds, kMaxAgeCap);
-    if (timestamp_out < request.now_unix_seconds - max_age ||
-        timestamp_out > request.now_unix_seconds + max_age) {
-      return false;
-    }
+    const std::int64_t now = request.now_unix_seconds;
+    const std::int64_t earliest =
+        now < std::numeric_limits<std::int64_t>::min() + max_age
+            ? std::numeric_limits<std::int64_t>::min()
+            : now - max_age;
+    const std::int64_t latest =
+        now > std::numeric_limits<std::int64_t>::max() - max_age
+            ? std::numeric_limits<std::int64_t>::max()
+            : now + max_age;
+    match &= ~ConstantTimeLessThanSigned(scan.timestamp, earliest);
+    match &= ~ConstantTimeLessThanSigned(latest, scan.timestamp);
   }
-  return true;
+  return match;
+}
+
+// The status every post-decryption failure returns, built once.
+const absl::Status& RejectedStatus() {
+  static const absl::Status* const status = new absl::Status(
+      WxError(absl::StatusCode::kInvalidArgument,
+              WxErrorCode::kUserDataIllegalBuffer, reason::kUserDataInvalid,
+              "encrypted user data could not be decrypted or verified"));
+  return *status;
 }
 
 }  // namespace
 
-absl::Status UserDataRejectedStatus() {
-  return WxError(absl::StatusCode::kInvalidArgument,
-                 WxErrorCode::kUserDataIllegalBuffer, reason::kUserDataInvalid,
-                 "encrypted user data could not be decrypted or verified");
-}
+absl::Status UserDataRejectedStatus() { return RejectedStatus(); }
 
 absl::StatusOr<UserData> DecryptUserData(const UserDataRequest& request) {
   absl::StatusOr<SecretData> key = DecodeSixteenBytes(request.session_key);
@@ -242,7 +131,13 @@ absl::StatusOr<UserData> DecryptUserData(const UserDataRequest& request) {
                            "max_age_seconds must not be negative");
   }
 
-  // From here on every failure returns UserDataRejectedStatus().
+  // From here on every failure returns UserDataRejectedStatus(), and the
+  // work done depends only on the ciphertext's length: the padding check,
+  // the JSON scan (which reads the pad bytes as spaces rather than stopping
+  // at the unpadded length, so a bad pad does the same work as a good one:
+  // Pkcs7CheckConstantTime then reports the full length) and the watermark
+  // comparison run in constant time, and both outcomes below do the same
+  // work up to the one branch that returns them.
   std::string plaintext;
   if (!AesCbcDecryptNoPadding(SecretDataAsStringView(*key),
                               SecretDataAsStringView(*iv), *ciphertext,
@@ -251,18 +146,41 @@ absl::StatusOr<UserData> DecryptUserData(const UserDataRequest& request) {
     return UserDataRejectedStatus();
   }
   const Pkcs7Check pad = Pkcs7CheckConstantTime(plaintext, kAesBlockSize);
+  const CtJsonWatermark scan =
+      CtJsonScanWatermark(plaintext, pad.unpadded_size, request.app_id);
+  const std::uint64_t ok = pad.valid_mask & WatermarkMatches(scan, request);
+  const std::int64_t timestamp = scan.timestamp;
+
+  // Wipes the ciphertext on success and the plaintext on failure: buffers of
+  // the same length (the ciphertext is public; wiping it only keeps the
+  // work equal).
+  const auto ok_pointer = static_cast<std::uintptr_t>(ok);
+  const std::uintptr_t wipe =
+      (reinterpret_cast<std::uintptr_t>(ciphertext->data()) & ok_pointer) |
+      (reinterpret_cast<std::uintptr_t>(plaintext.data()) & ~ok_pointer);
+  OPENSSL_cleanse(reinterpret_cast<void*>(wipe), ciphertext->size());
+
+  // Both outcomes are built, then one is returned: a reference to the
+  // rejection, and the result (whose app id is the request's, which the
+  // watermark's equals on success). Of the arrangements measured with
+  // bench/timing/user_data_timing.cc (valid_vs_other_app: same plaintext,
+  // different outcome), this one leaves the smallest difference: building
+  // the result only on success made success about 20 ns slower (an
+  // allocation on that path alone); what is left is that a failure frees
+  // the buffers a success hands to its caller. The outcome is what the
+  // caller receives anyway; branching on it here reveals nothing more.
+  absl::Status rejected = RejectedStatus();
   UserData result;
-  const bool watermark_ok =
-      CheckWatermark(absl::string_view(plaintext.data(), pad.unpadded_size),
-                     request, result.watermark_app_id,
-                     result.watermark_timestamp);
-  if ((pad.valid_mask != 0) & watermark_ok) {
+  result.watermark_app_id.assign(request.app_id.data(), request.app_id.size());
+  result.watermark_timestamp = timestamp;
+  if (ok != 0) {
+    // Only here: std::string::resize branches on whether the size changes,
+    // that is, on whether the padding was valid.
     plaintext.resize(pad.unpadded_size);
     result.data = std::move(plaintext);
     return result;
   }
-  OPENSSL_cleanse(plaintext.data(), plaintext.size());
-  return UserDataRejectedStatus();
+  return rejected;
 }
 
 }  // namespace wxcrypto

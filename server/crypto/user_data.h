@@ -3,12 +3,15 @@
 // = base64 decode of the user's session_key, IV = base64 decode of `iv`. The
 // plaintext is JSON carrying a watermark:
 //
-//   {..., "watermark": {"appid": "wx4f4bc4dec97d474b", "timestamp": 1477314187}}
+//   {..., "watermark": {"appid": "wx4f4bc4dec97d474b",
+//                       "timestamp": 1477314187}}
 //
 // Once decryption starts, every failure (padding, not JSON, no or wrong
 // watermark, too old) returns the same status with the same message and
-// payloads, and the padding check runs in constant time; anything else would
-// make a gateway a padding oracle for whoever controls encryptedData and iv.
+// payloads, and the work up to the outcome (padding check, JSON validation,
+// watermark lookup and comparison: server/crypto/ct_json.h) takes time that
+// depends only on the ciphertext's length; anything else would make a
+// gateway a padding oracle for whoever controls encryptedData and iv.
 #ifndef WXCRYPTO_SERVER_CRYPTO_USER_DATA_H_
 #define WXCRYPTO_SERVER_CRYPTO_USER_DATA_H_
 
@@ -41,7 +44,10 @@ struct UserDataRequest {
   std::int64_t now_unix_seconds = 0;
 };
 
-// Decrypts and checks open data. Errors before decryption (distinct, all
+// Decrypts and checks open data: the plaintext must be a JSON object
+// (RFC 8259, as CtJsonScanWatermark accepts it) whose first "watermark"
+// member holds an "appid" equal to request.app_id, written without escapes,
+// and an int64 "timestamp". Errors before decryption (distinct, all
 // InvalidArgument): -41001 SESSION_KEY_INVALID, -41002 IV_INVALID, -41004
 // BASE64_INVALID (encryptedData empty, too large or not base64), -41003
 // BUFFER_INVALID (encryptedData not a multiple of 16 bytes, negative

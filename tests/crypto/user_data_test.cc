@@ -1,6 +1,7 @@
 #include "server/crypto/user_data.h"
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -103,15 +104,100 @@ TEST(UserDataTest, AcceptsWatermarkWithinMaxAge) {
   EXPECT_EQ(data->watermark_timestamp, kWatermarkTime);
 }
 
+TEST(UserDataTest, AcceptsTheEdgesOfTheAgeWindowOnly) {
+  const std::int64_t max_age = 60;
+  for (std::int64_t offset :
+       {-max_age - 1, -max_age, std::int64_t{0}, max_age, max_age + 1}) {
+    const std::string sealed =
+        Seal(WithWatermark(kAppId, kWatermarkTime + 10 + offset));
+    UserDataRequest request = Request(sealed);
+    request.max_age_seconds = max_age;
+    EXPECT_EQ(DecryptUserData(request).ok(),
+              offset >= -max_age && offset <= max_age)
+        << offset;
+  }
+}
+
+TEST(UserDataTest, ChecksTheAgeNearTheLimitsOfInt64) {
+  // now +- max_age would overflow int64 here; the window saturates.
+  const std::int64_t max = std::numeric_limits<std::int64_t>::max();
+  const std::int64_t min = std::numeric_limits<std::int64_t>::min();
+  struct Case {
+    std::int64_t now;
+    std::int64_t timestamp;
+    bool ok;
+  };
+  for (const Case& c : {Case{max, max, true}, Case{max, max - 60, true},
+                        Case{max, max - 61, false}, Case{min, min, true},
+                        Case{min, min + 60, true}, Case{min, min + 61, false},
+                        Case{max, min, false}, Case{min, max, false}}) {
+    const std::string sealed = Seal(WithWatermark(kAppId, c.timestamp));
+    UserDataRequest request = Request(sealed);
+    request.now_unix_seconds = c.now;
+    request.max_age_seconds = 60;
+    absl::StatusOr<UserData> data = DecryptUserData(request);
+    EXPECT_EQ(data.ok(), c.ok) << c.now << " " << c.timestamp;
+    if (data.ok()) {
+      EXPECT_EQ(data->watermark_timestamp, c.timestamp);
+    }
+  }
+}
+
+TEST(UserDataTest, CapsTheAgeWindow) {
+  // max_age_seconds above 2^40 counts as 2^40.
+  const std::int64_t cap = std::int64_t{1} << 40;
+  for (std::int64_t timestamp :
+       {kWatermarkTime - cap, kWatermarkTime - cap - 1}) {
+    const std::string sealed = Seal(WithWatermark(kAppId, timestamp));
+    UserDataRequest request = Request(sealed);
+    request.now_unix_seconds = kWatermarkTime;
+    request.max_age_seconds = std::numeric_limits<std::int64_t>::max();
+    EXPECT_EQ(DecryptUserData(request).ok(), timestamp >= kWatermarkTime - cap)
+        << timestamp;
+  }
+}
+
+TEST(UserDataTest, RejectsAppIdsThatMustBeEscapedOrAreTooLong) {
+  // The watermark's appid is compared as written (server/crypto/ct_json.h):
+  // one that needs an escape, or is longer than 64 bytes, never matches,
+  // even when its unescaped value equals the request's.
+  struct Case {
+    std::string app_id;
+    std::string written;
+  };
+  for (const Case& c : {Case{"wx\"x", R"(wx\"x)"}, Case{"wx\\x", R"(wx\\x)"},
+                        Case{"wx/x", R"(wx\/x)"},
+                        Case{std::string(65, 'w'), std::string(65, 'w')}}) {
+    const std::string sealed = Seal(absl::StrCat(
+        R"({"watermark":{"timestamp":1,"appid":")", c.written, R"("}})"));
+    UserDataRequest request = Request(sealed);
+    request.app_id = c.app_id;
+    EXPECT_EQ(DecryptUserData(request).status(), UserDataRejectedStatus())
+        << c.written;
+  }
+  // 64 bytes is accepted.
+  const std::string app_id(64, 'w');
+  const std::string sealed = Seal(absl::StrCat(
+      R"({"watermark":{"timestamp":1,"appid":")", app_id, R"("}})"));
+  UserDataRequest request = Request(sealed);
+  request.app_id = app_id;
+  absl::StatusOr<UserData> data = DecryptUserData(request);
+  ASSERT_THAT(data, IsOk());
+  EXPECT_EQ(data->watermark_app_id, app_id);
+}
+
 // Every failure after decryption starts, each built so that exactly one
 // check fails.
 std::vector<std::pair<std::string, UserDataRequest>> PostDecryptionFailures(
     std::vector<std::string>& storage) {
+  // The requests view `storage`: it must not reallocate.
+  constexpr std::size_t kMaxCases = 32;
   storage.clear();
-  storage.reserve(16);
+  storage.reserve(kMaxCases);
   std::vector<std::pair<std::string, UserDataRequest>> cases;
   auto add = [&](const std::string& name, const std::string& sealed,
                  std::int64_t max_age = 0) {
+    EXPECT_LT(storage.size(), kMaxCases);
     storage.push_back(sealed);
     UserDataRequest request = Request(storage.back());
     request.max_age_seconds = max_age;
@@ -143,13 +229,32 @@ std::vector<std::pair<std::string, UserDataRequest>> PostDecryptionFailures(
   add("invalid UTF-8",
       Seal(R"({"n":")" + std::string("\xff\xfe") +
            R"(","watermark":{"appid":"wx4f4bc4dec97d474b","timestamp":1}})"));
+  // Texts RapidJSON accepted and the constant-time scan rejects
+  // (server/crypto/ct_json.h).
+  add("byte order mark", Seal("\xef\xbb\xbf" + good));
+  add("NUL after the object", Seal(good + std::string(1, '\0') + "x"));
+  add("lone surrogate escape",
+      Seal(R"({"n":"\udc00","watermark":{"appid":"wx4f4bc4dec97d474b",)"
+           R"("timestamp":1}})"));
+  add("escaped appid",
+      Seal(R"({"watermark":{"appid":"\u0077x4f4bc4dec97d474b",)"
+           R"("timestamp":1}})"));
+  add("escaped name", Seal(R"({"water\u006dark":{"appid":"wx4f4bc4dec97d474b",)"
+                           R"("timestamp":1}})"));
+  add("too deep",
+      Seal(R"({"n":)" + std::string(64, '[') + std::string(64, ']') +
+           R"(,"watermark":{"appid":"wx4f4bc4dec97d474b","timestamp":1}})"));
+  add("timestamp with a fraction",
+      Seal(R"({"watermark":{"appid":"wx4f4bc4dec97d474b",)"
+           R"("timestamp":1700000000.0}})"));
+  add("not JSON, valid padding, full block", Seal(std::string(32, 'x')));
   return cases;
 }
 
 TEST(UserDataTest, EveryPostDecryptionFailureIsTheSameError) {
   std::vector<std::string> storage;
   const auto cases = PostDecryptionFailures(storage);
-  ASSERT_GE(cases.size(), 14u);
+  ASSERT_GE(cases.size(), 22u);
   const absl::Status expected = UserDataRejectedStatus();
   EXPECT_THAT(expected, WxStatusIs(absl::StatusCode::kInvalidArgument,
                                    WxErrorCode::kUserDataIllegalBuffer,

@@ -1,0 +1,133 @@
+// A JSON validator and open-data watermark extractor whose running time
+// depends only on the length of its input, never on the bytes.
+//
+// Mini program open data decrypts to a JSON object carrying
+//
+//   {..., "watermark": {"appid": "wx4f4bc4dec97d474b",
+//                       "timestamp": 1477314187}}
+//
+// and DecryptUserData (user_data.h) must not reveal through its timing
+// whether a ciphertext failed on its padding or on its content. An ordinary
+// parser stops at the first invalid byte and does more work for some values
+// than for others; this one runs the same sequence of operations for every
+// byte of its input, with no branch on the text and no early exit:
+//
+//   - a table-driven pushdown automaton: each byte is mapped to one of 45
+//     byte classes, then (state, class) to the next state and a set of
+//     flags. State 0 is a sticky error state. Strings (escapes, UTF-8),
+//     numbers, literals and whitespace are states of the automaton; objects
+//     and arrays are a 64-bit stack of container kinds (bit k: the
+//     container k levels up is an array) above a sentinel bit that marks
+//     the depth, updated by shifts of the flags on every byte. A bracket
+//     that closes the other kind of container, or one level too many, sets
+//     a sticky error bit.
+//   - in the same pass, a trie over the wanted member names ("watermark",
+//     "appid", "timestamp"), stepped on every byte of every member name, and
+//     a 23-state extraction automaton fed one event per byte (a wanted name
+//     ended at the depth where it counts, a value of some type started, a
+//     value ended, the container at depth 2 closed). It finds the first
+//     top-level member named "watermark" (the first member of a name wins,
+//     as with RapidJSON's GenericValue::FindMember) and, if its value is an
+//     object, that object's first "appid" and first "timestamp". Every
+//     byte is compared with the expected appid's byte at the current
+//     position and folded into a mismatch register, and into the
+//     timestamp's magnitude; both only count while inside the appid string
+//     or the timestamp's integer part (the automaton tracks the sign, and a
+//     fraction or exponent fails the timestamp).
+//
+// Accepted texts: RFC 8259 JSON texts whose top-level value is an object,
+// with whitespace (space, tab, LF, CR) around any token, UTF-8 validated as
+// RFC 3629 requires (no overlong forms, no surrogates, nothing above
+// U+10FFFF), string values with the escapes \" \\ \/ \b \f \n \r \t and
+// \uXXXX. Compared with RapidJSON 1.1.0's Reader with kParseIterativeFlag |
+// kParseValidateEncodingFlag (what DecryptUserData used before), the
+// differences are:
+//
+//   1. Byte order mark: rejected. Document::Parse(data, size) reads through
+//      EncodedInputStream<UTF8<>, MemoryStream>, which skips a leading 0xEF,
+//      then 0xBB, then 0xBF, each if present (so even a lone 0xBB was
+//      skipped); the Reader on a plain stream rejects them, as this scanner
+//      does. RFC 8259 section 8.1 forbids sending a BOM.
+//   2. NUL: rejected anywhere. RapidJSON's streams read NUL as the end of
+//      the text, so a NUL byte after the top-level value ends it and
+//      whatever follows is ignored ("{...}\0garbage" is accepted).
+//   3. Lone surrogate escapes: \uDC00-\uDFFF not preceded by a high
+//      surrogate escape is rejected. RapidJSON accepts it and produces the
+//      ill-formed UTF-8 ED B0 80-ED BF BF. (A high surrogate escape must be
+//      followed by a low one in both.)
+//   4. Nesting: at most kCtJsonMaxDepth (63) open objects and arrays.
+//      RapidJSON's iterative parser has no limit.
+//   5. Number magnitude: any number the RFC 8259 grammar allows is accepted.
+//      RapidJSON rejects some numbers a double cannot hold
+//      (kParseErrorNumberTooBig: an integer part of about 309 digits or
+//      more, an exponent above 308 plus the fraction digits) and accepts
+//      others that overflow to infinity (1000e308).
+//   6. Member names may not contain escapes: such a text is rejected.
+//      RapidJSON unescapes them. Open data uses fixed ASCII names; rejecting
+//      escaped ones means no name can be disguised ("water\u006dark" would
+//      otherwise be the watermark) and keeps name matching to raw bytes.
+//   7. The watermark's appid must be written without escapes and be at most
+//      kCtJsonAppIdCapacity (64) bytes; otherwise the watermark counts as
+//      not found (the text is still valid). RapidJSON unescapes it.
+//
+// Timing model: the loop's trip count is the input length, and every
+// iteration does the same loads and arithmetic, with no branch and no store
+// (besides any register spills, at fixed stack addresses). Five loads per
+// byte use indices derived from the text: four into about 12 KB of tables
+// (one object, read in full before the scan so that it is in the L1 cache
+// whatever the text is) and one into the 64-byte expected appid. A load's
+// latency can still depend slightly on which line it hits (on AMD Zen, the
+// L1 way predictor is a known example); bench/timing/user_data_timing.cc
+// measures what is left.
+#ifndef WXCRYPTO_SERVER_CRYPTO_CT_JSON_H_
+#define WXCRYPTO_SERVER_CRYPTO_CT_JSON_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/strings/string_view.h"
+
+namespace wxcrypto {
+
+// The deepest nesting of objects and arrays the scanner accepts: one bit
+// per level in a 64-bit register, above a sentinel bit.
+inline constexpr std::size_t kCtJsonMaxDepth = 63;
+
+// The longest watermark.appid the scanner captures, in bytes.
+inline constexpr std::size_t kCtJsonAppIdCapacity = 64;
+
+// What CtJsonScanWatermark found. Masks are all ones or zero.
+struct CtJsonWatermark {
+  // All ones if the text is valid JSON whose top-level value is an object.
+  std::uint64_t valid_mask = 0;
+  // All ones if valid_mask is and the object's first "watermark" member is
+  // an object whose first "appid" member is a string and whose first
+  // "timestamp" member is an integer (no fraction, no exponent) within
+  // int64 range.
+  std::uint64_t found_mask = 0;
+  // All ones if found_mask is and the appid, as written (its raw bytes
+  // between the quotes), equals the expected app id. An appid written with
+  // an escape or longer than kCtJsonAppIdCapacity bytes never matches.
+  std::uint64_t app_id_match_mask = 0;
+  // The timestamp when found_mask is all ones, zero otherwise.
+  std::int64_t timestamp = 0;
+};
+
+// Scans all of `text` as JSON, finds the watermark and compares its appid
+// with `app_id`, in time that depends only on text.size() (and on whether
+// `app_id` can match at all: it must be at most kCtJsonAppIdCapacity bytes,
+// with no '"', '\\' or control character, else nothing matches it). Bytes
+// at index `size` and beyond are read as spaces, without branching on
+// `size`, so that a caller can scan a decrypted buffer whose unpadded
+// length is secret; `size` is clamped to text.size(), which must be below
+// 2^32.
+//
+// The appid is compared while it is read rather than copied out: the loop
+// stores nothing, since stores at addresses that depend on the text
+// measurably changed the time of the loads around them.
+CtJsonWatermark CtJsonScanWatermark(absl::string_view text, std::size_t size,
+                                    absl::string_view app_id);
+
+}  // namespace wxcrypto
+
+#endif  // WXCRYPTO_SERVER_CRYPTO_CT_JSON_H_
