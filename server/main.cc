@@ -58,7 +58,16 @@ ABSL_FLAG(bool, reflection, false, "Serve gRPC server reflection");
 ABSL_FLAG(std::int64_t, max_request_bytes, 1 << 20,
           "Largest request handled; larger ones get RESOURCE_EXHAUSTED");
 ABSL_FLAG(int, max_concurrent_requests, 256,
-          "Most requests in handlers at once; more get RESOURCE_EXHAUSTED");
+          "Most requests admitted at once, waiting for a worker or running; "
+          "more get RESOURCE_EXHAUSTED (OVERLOADED) at once");
+ABSL_FLAG(int, worker_threads, 0,
+          "Threads running the handlers; 0 = one per CPU the process may "
+          "run on, at least 2");
+ABSL_FLAG(double, max_queue_delay_ms, 100,
+          "Once every request taken from the queue for this long has waited "
+          "longer than this for a worker (a standing queue, not a burst), "
+          "requests that waited longer get RESOURCE_EXHAUSTED (OVERLOADED) "
+          "instead of being handled");
 ABSL_FLAG(double, drain_seconds, 5,
           "On SIGTERM, seconds to keep serving while health says NOT_SERVING");
 ABSL_FLAG(double, shutdown_timeout_seconds, 10,
@@ -216,6 +225,23 @@ int Serve() {
       static_cast<std::size_t>(max_request_bytes);
   service_options.max_concurrent_requests =
       absl::GetFlag(FLAGS_max_concurrent_requests);
+  if (service_options.max_concurrent_requests < 1) {
+    Log(LogLevel::kError, "--max-concurrent-requests must be at least 1");
+    return 2;
+  }
+  service_options.worker_threads = absl::GetFlag(FLAGS_worker_threads);
+  if (service_options.worker_threads < 0 ||
+      service_options.worker_threads > 1024) {
+    Log(LogLevel::kError, "--worker-threads must be 0 (one per CPU) to 1024");
+    return 2;
+  }
+  const double max_queue_delay_ms = absl::GetFlag(FLAGS_max_queue_delay_ms);
+  if (!(max_queue_delay_ms > 0 && max_queue_delay_ms <= 3600 * 1000)) {
+    Log(LogLevel::kError, "--max-queue-delay-ms must be above 0, at most 1 h");
+    return 2;
+  }
+  service_options.max_queue_delay =
+      absl::Microseconds(static_cast<std::int64_t>(1000 * max_queue_delay_ms));
   service_options.now_unix_seconds = [] {
     return absl::ToUnixSeconds(absl::Now());
   };
@@ -247,17 +273,19 @@ int Serve() {
        {"metrics_port", static_cast<std::int64_t>(metrics.port())},
        {"tls", !absl::GetFlag(FLAGS_tls_cert).empty()},
        {"mtls", !absl::GetFlag(FLAGS_tls_client_ca).empty()},
+       {"worker_threads", static_cast<std::int64_t>(service.worker_threads())},
        {"crypto_provider", std::string(CryptoProviderName())},
        {"version", std::string(WXCRYPTO_VERSION)}});
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
+  // Health first, then the log line that says so (tests wait for it).
+  health->SetServingStatus(kServiceName, false);
+  health->SetServingStatus(false);
   Log(LogLevel::kInfo, "shutting down: health is NOT_SERVING, draining",
       {{"signal", static_cast<std::int64_t>(signal_number)},
        {"drain_seconds",
         static_cast<std::int64_t>(absl::GetFlag(FLAGS_drain_seconds))}});
-  health->SetServingStatus(kServiceName, false);
-  health->SetServingStatus(false);
   absl::SleepFor(absl::Seconds(absl::GetFlag(FLAGS_drain_seconds)));
   const auto deadline =
       std::chrono::system_clock::now() +
@@ -266,6 +294,7 @@ int Serve() {
   server->Shutdown(deadline);
   service.StopAcceptingRequests();
   server->Wait();
+  service.StopWorkers();
   if (watcher != nullptr) watcher->Stop();
   Log(LogLevel::kInfo, "stopped");
   return 0;

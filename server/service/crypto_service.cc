@@ -124,6 +124,11 @@ ServiceOptions WithDefaults(ServiceOptions options) {
   if (!options.now_unix_seconds) {
     options.now_unix_seconds = [] { return absl::ToUnixSeconds(absl::Now()); };
   }
+  if (options.worker_threads <= 0) {
+    options.worker_threads = std::max(2, WorkQueue::AvailableCpus());
+  }
+  options.max_concurrent_requests =
+      std::max(options.max_concurrent_requests, 1);
   return options;
 }
 
@@ -133,7 +138,12 @@ CryptoServiceImpl::CryptoServiceImpl(const ConfigStore* store, Metrics* metrics,
                                      ServiceOptions options)
     : store_(store),
       metrics_(metrics),
-      options_(WithDefaults(std::move(options))) {}
+      options_(WithDefaults(std::move(options))),
+      queue_(options_.worker_threads,
+             static_cast<std::size_t>(options_.max_concurrent_requests),
+             absl::ToChronoNanoseconds(options_.max_queue_delay)) {}
+
+CryptoServiceImpl::~CryptoServiceImpl() { queue_.Stop(); }
 
 absl::Status CryptoServiceImpl::HandleDecryptPush(
     const DecryptPushRequest& request, DecryptPushResponse& response) const {
@@ -365,20 +375,103 @@ absl::Status CryptoServiceImpl::Admit(
   return absl::OkStatus();
 }
 
+absl::Status CryptoServiceImpl::AdmitQueued(
+    std::chrono::system_clock::time_point deadline, absl::Duration waited,
+    bool late, bool cancelled) const {
+  if (deadline < std::chrono::system_clock::now()) {
+    return ServiceError(absl::StatusCode::kDeadlineExceeded,
+                        reason::kDeadlineExceeded,
+                        "deadline passed before the request was handled");
+  }
+  if (cancelled) {
+    return ServiceError(absl::StatusCode::kCancelled, reason::kCancelled,
+                        "the call was cancelled before it was handled");
+  }
+  if (late) {
+    return ServiceError(
+        absl::StatusCode::kResourceExhausted, reason::kOverloaded,
+        absl::StrCat("server is overloaded (the request waited ",
+                     absl::ToInt64Milliseconds(waited),
+                     " ms for a worker); retry"));
+  }
+  return absl::OkStatus();
+}
+
+// An admitted call: what a worker needs to handle and finish it. Every
+// pointer stays valid until the reactor's Finish.
 template <typename Request, typename Response>
-grpc::ServerUnaryReactor* CryptoServiceImpl::Run(
+class CryptoServiceImpl::QueuedCall final : public WorkQueue::Task {
+ public:
+  struct Parts {
+    CryptoServiceImpl* service;
+    Method method;
+    grpc::CallbackServerContext* context;
+    grpc::ServerUnaryReactor* reactor;
+    const grpc::ByteBuffer* request_bytes;
+    grpc::ByteBuffer* response_bytes;
+    absl::Status (CryptoServiceImpl::*handler)(const Request&, Response&) const;
+  };
+
+  explicit QueuedCall(const Parts& parts) : parts_(parts) {}
+
+  void Run(WorkQueue::Clock::duration waited, bool late) override {
+    parts_.service->template Execute<Request, Response>(parts_, waited, late);
+  }
+
+ private:
+  const Parts parts_;
+};
+
+template <typename Request, typename Response>
+grpc::ServerUnaryReactor* CryptoServiceImpl::Dispatch(
     Method method, grpc::CallbackServerContext* context,
     const grpc::ByteBuffer* request_bytes, grpc::ByteBuffer* response_bytes,
     absl::Status (CryptoServiceImpl::*handler)(const Request&, Response&)
         const) {
+  // A worker may finish the call before this returns: the reactor keeps a
+  // Finish that comes before gRPC binds it and replays it then.
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const int in_flight = in_flight_.fetch_add(1, std::memory_order_relaxed) + 1;
+  absl::Status status =
+      Admit(context->deadline(), request_bytes->Length(), in_flight);
+  if (status.ok()) {
+    const typename QueuedCall<Request, Response>::Parts parts{
+        this, method, context, reactor, request_bytes, response_bytes, handler};
+    // An idle service runs the call on this thread: a hand-off to a
+    // sleeping worker costs a wake-up and context switches (bench/NOTES.md,
+    // "Overload: admission queue"). Only when nothing is queued or running,
+    // so under load gRPC's threads stay free to read and the backlog forms
+    // in the queue.
+    if (options_.run_inline_when_idle && queue_.TryEnterInline()) {
+      Execute<Request, Response>(parts, WorkQueue::Clock::duration::zero(),
+                                 /*late=*/false);
+      queue_.ExitInline();
+      return reactor;
+    }
+    std::unique_ptr<WorkQueue::Task> refused =
+        queue_.Push(std::make_unique<QueuedCall<Request, Response>>(parts));
+    if (refused == nullptr) return reactor;
+    // Only once the queue is stopped (the server is shutting down); its
+    // length is bounded by max_concurrent_requests, which Admit checked.
+    status = ServiceError(absl::StatusCode::kUnavailable, reason::kDraining,
+                          "server is shutting down; retry on another replica");
+  }
+  Finish(method, context, reactor, status, "", 0);
+  return reactor;
+}
+
+template <typename Request, typename Response>
+void CryptoServiceImpl::Execute(
+    const typename QueuedCall<Request, Response>::Parts& call,
+    WorkQueue::Clock::duration waited, bool late) {
   const absl::Time start = absl::Now();
-  absl::Status status;
   Request request;
   Response response;
-  const int in_flight = in_flight_.fetch_add(1, std::memory_order_relaxed) + 1;
-  status = Admit(context->deadline(), request_bytes->Length(), in_flight);
+  absl::Status status =
+      AdmitQueued(call.context->deadline(), absl::FromChrono(waited), late,
+                  call.context->IsCancelled());
   if (status.ok()) {
-    grpc::ByteBuffer copy(*request_bytes);  // Deserialize consumes its input
+    grpc::ByteBuffer copy(*call.request_bytes);  // Deserialize consumes it
     if (!grpc::SerializationTraits<Request>::Deserialize(&copy, &request)
              .ok()) {
       status = WxError(absl::StatusCode::kInvalidArgument,
@@ -386,26 +479,34 @@ grpc::ServerUnaryReactor* CryptoServiceImpl::Run(
                        "request is not a valid message of this RPC (string "
                        "fields must be UTF-8)");
     } else {
-      status = (this->*handler)(request, response);
+      status = (this->*call.handler)(request, response);
     }
   }
-  in_flight_.fetch_sub(1, std::memory_order_relaxed);
-
   if (status.ok()) {
     bool own_buffer = false;
     if (!grpc::SerializationTraits<Response>::Serialize(
-             response, response_bytes, &own_buffer)
+             response, call.response_bytes, &own_buffer)
              .ok()) {
       status = ServiceError(absl::StatusCode::kInternal, reason::kInternal,
                             "response could not be serialized");
     }
   }
+  Finish(call.method, call.context, call.reactor, status,
+         AppIdOf(request).substr(0, 64),
+         absl::ToDoubleSeconds(absl::Now() - start));
+}
+
+void CryptoServiceImpl::Finish(Method method,
+                               grpc::CallbackServerContext* context,
+                               grpc::ServerUnaryReactor* reactor,
+                               const absl::Status& status,
+                               absl::string_view app_id,
+                               double handler_seconds) {
   grpc::Status grpc_status = ToGrpcStatus(status, context);
   const auto code = static_cast<absl::StatusCode>(grpc_status.error_code());
   const std::string reason_word = status.ok() ? "" : GetErrorReason(status);
   if (metrics_ != nullptr) {
-    metrics_->RecordRequest(method, code, reason_word,
-                            absl::ToDoubleSeconds(absl::Now() - start));
+    metrics_->RecordRequest(method, code, reason_word, handler_seconds);
   }
   if (!status.ok()) {
     const LogLevel level = code == absl::StatusCode::kInternal
@@ -419,48 +520,47 @@ grpc::ServerUnaryReactor* CryptoServiceImpl::Run(
            {"code", absl::StatusCodeToString(code)},
            {"reason",
             reason_word.empty() ? std::string(reason::kInternal) : reason_word},
-           {"app_id", std::string(AppIdOf(request).substr(0, 64))},
+           {"app_id", std::string(app_id)},
            {"error", std::string(grpc_status.error_message())}});
     }
   }
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  in_flight_.fetch_sub(1, std::memory_order_relaxed);
   reactor->Finish(grpc_status);
-  return reactor;
 }
 
 grpc::ServerUnaryReactor* CryptoServiceImpl::DecryptPush(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  return Run(Method::kDecryptPush, context, request, response,
-             &CryptoServiceImpl::HandleDecryptPush);
+  return Dispatch(Method::kDecryptPush, context, request, response,
+                  &CryptoServiceImpl::HandleDecryptPush);
 }
 
 grpc::ServerUnaryReactor* CryptoServiceImpl::BuildEncryptedReply(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  return Run(Method::kBuildEncryptedReply, context, request, response,
-             &CryptoServiceImpl::HandleBuildEncryptedReply);
+  return Dispatch(Method::kBuildEncryptedReply, context, request, response,
+                  &CryptoServiceImpl::HandleBuildEncryptedReply);
 }
 
 grpc::ServerUnaryReactor* CryptoServiceImpl::DecryptUserData(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  return Run(Method::kDecryptUserData, context, request, response,
-             &CryptoServiceImpl::HandleDecryptUserData);
+  return Dispatch(Method::kDecryptUserData, context, request, response,
+                  &CryptoServiceImpl::HandleDecryptUserData);
 }
 
 grpc::ServerUnaryReactor* CryptoServiceImpl::VerifyRawData(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  return Run(Method::kVerifyRawData, context, request, response,
-             &CryptoServiceImpl::HandleVerifyRawData);
+  return Dispatch(Method::kVerifyRawData, context, request, response,
+                  &CryptoServiceImpl::HandleVerifyRawData);
 }
 
 grpc::ServerUnaryReactor* CryptoServiceImpl::VerifyUrl(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  return Run(Method::kVerifyUrl, context, request, response,
-             &CryptoServiceImpl::HandleVerifyUrl);
+  return Dispatch(Method::kVerifyUrl, context, request, response,
+                  &CryptoServiceImpl::HandleVerifyUrl);
 }
 
 }  // namespace wxcrypto

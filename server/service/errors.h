@@ -35,6 +35,7 @@ inline constexpr absl::string_view kRequestInvalid = "REQUEST_INVALID";
 inline constexpr absl::string_view kOverloaded = "OVERLOADED";
 inline constexpr absl::string_view kDraining = "DRAINING";
 inline constexpr absl::string_view kDeadlineExceeded = "DEADLINE_EXCEEDED";
+inline constexpr absl::string_view kCancelled = "CANCELLED";
 inline constexpr absl::string_view kInternal = "INTERNAL";
 }  // namespace reason
 
