@@ -24,12 +24,14 @@
 #include "server/crypto/base64.h"
 #include "server/crypto/ct_json.h"
 #include "server/crypto/user_data.h"
+#include "tests/testing/ct_json_reference.h"
 #include "tests/testing/status_matchers.h"
 
 namespace wxcrypto {
 namespace {
 
 using ::wxcrypto::testing::IsOk;
+using ::wxcrypto::testing::IsStrictUtf8;
 
 constexpr char kAppId[] = "wx4f4bc4dec97d474b";
 constexpr char kSessionKey[] = "tiihtNczf5v6AKRyjwEUhQ==";
@@ -43,32 +45,6 @@ struct Reference {
   std::string app_id;
   std::int64_t timestamp = 0;
 };
-
-// RFC 3629 UTF-8.
-bool IsStrictUtf8(absl::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    if (b < 0x80) {
-      ++i;
-      continue;
-    }
-    const std::size_t length = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
-    if (b < 0xc2 || b > 0xf4 || i + length > s.size()) return false;
-    std::uint32_t cp = b & (0x7f >> length);
-    for (std::size_t j = 1; j < length; ++j) {
-      const auto c = static_cast<unsigned char>(s[i + j]);
-      if ((c & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (c & 0x3f);
-    }
-    if ((length == 3 && cp < 0x800) || (length == 4 && cp < 0x10000) ||
-        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-      return false;
-    }
-    i += length;
-  }
-  return true;
-}
 
 // The in-situ parse decodes each string where its raw content starts, so
 // the raw text from there to the closing quote is longer than the decoded

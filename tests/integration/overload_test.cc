@@ -20,7 +20,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -46,6 +45,7 @@ namespace wxcrypto {
 namespace {
 
 using ::wxcrypto::testing::IsOk;
+using ::wxcrypto::testing::ProcStatus;
 using ::wxcrypto::testing::ServerProcess;
 using ::wxcrypto::testing::TempDir;
 namespace v1 = ::wxcrypto::v1;
@@ -100,21 +100,6 @@ grpc::ByteBuffer Serialize(const Message& message) {
                                                             &own_buffer)
                   .ok());
   return buffer;
-}
-
-// Reads a "Key: value kB" line of /proc/<pid>/status.
-std::int64_t ProcStatus(pid_t pid, const std::string& key) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(key + ":", 0) != 0) continue;
-    std::string value = line.substr(key.size() + 1);
-    value.erase(0, value.find_first_not_of(" \t"));
-    value = value.substr(0, value.find(' '));
-    std::int64_t number = 0;
-    if (absl::SimpleAtoi(value, &number)) return number;
-  }
-  return -1;
 }
 
 // The value of the sample `series` (name and labels exactly as exposed,

@@ -9,13 +9,11 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -31,6 +29,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::wxcrypto::testing::IsOk;
+using ::wxcrypto::testing::ProcStatus;
 using ::wxcrypto::testing::ServerProcess;
 using ::wxcrypto::testing::TempDir;
 namespace v1 = ::wxcrypto::v1;
@@ -61,21 +60,6 @@ v1::DecryptPushRequest Push(const std::string& key,
       ComputeMsgSignature(kToken, "1700000000", "1", encrypt));
   request.set_body(*BuildPushEnvelope(EnvelopeFormat::kXml, "gh", encrypt));
   return request;
-}
-
-// Reads a "Key: value kB" or "Threads: n" line of /proc/<pid>/status.
-std::int64_t ProcStatus(pid_t pid, const std::string& key) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(key + ":", 0) != 0) continue;
-    std::string value = line.substr(key.size() + 1);
-    value.erase(0, value.find_first_not_of(" \t"));
-    value = value.substr(0, value.find(' '));
-    std::int64_t number = 0;
-    if (absl::SimpleAtoi(value, &number)) return number;
-  }
-  return -1;
 }
 
 TEST(ResilienceTest, HundredConfigRewritesUnderLoadFailNoRequest) {

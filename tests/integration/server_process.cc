@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -210,6 +211,20 @@ absl::StatusOr<std::string> HttpGet(int port, const std::string& path) {
         "HTTP status is not 200: ", response.substr(0, response.find("\r\n"))));
   }
   return response.substr(body + 4);
+}
+
+std::int64_t ProcStatus(pid_t pid, const std::string& key) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(key + ":", 0) != 0) continue;
+    std::string value = line.substr(key.size() + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    value = value.substr(0, value.find(' '));
+    std::int64_t number = 0;
+    if (absl::SimpleAtoi(value, &number)) return number;
+  }
+  return -1;
 }
 
 absl::StatusOr<std::pair<int, std::string>> RunWithInput(

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -66,6 +67,10 @@ class ServerProcess {
 
 // Returns the body of GET http://127.0.0.1:<port><path>, or an error.
 absl::StatusOr<std::string> HttpGet(int port, const std::string& path);
+
+// Returns the number in the "Key: value [kB]" line of /proc/<pid>/status
+// (e.g. "VmRSS" in kB, "Threads"), or -1 if there is none.
+std::int64_t ProcStatus(pid_t pid, const std::string& key);
 
 // Runs `command` with `input` on stdin; returns {exit status, stdout+stderr}.
 absl::StatusOr<std::pair<int, std::string>> RunWithInput(
