@@ -49,7 +49,8 @@ std::string XmlMessage(std::size_t size) {
       "<FromUserName><![CDATA[oyORnuP8q7ou2gfYjqLzSIWZf0rs]]></FromUserName>"
       "<CreateTime>1409735668</CreateTime><MsgType><![CDATA[text]]></MsgType>"
       "<Content><![CDATA[";
-  const std::string tail = "]]></Content><MsgId>6054768590064713728</MsgId></xml>";
+  const std::string tail =
+      "]]></Content><MsgId>6054768590064713728</MsgId></xml>";
   while (message.size() + tail.size() < size) message += "hello 你好 ";
   return message + tail;
 }
@@ -79,7 +80,8 @@ struct SealedPush {
 SealedPush Seal(const std::string& message, EnvelopeFormat format) {
   SealedPush push;
   push.encrypt = *Crypt().Encrypt(message);
-  push.msg_signature = ComputeMsgSignature(kToken, kTimestamp, kNonce, push.encrypt);
+  push.msg_signature =
+      ComputeMsgSignature(kToken, kTimestamp, kNonce, push.encrypt);
   push.body = *BuildPushEnvelope(format, "gh_10f6c3c3ac5a", push.encrypt);
   return push;
 }
@@ -87,12 +89,14 @@ SealedPush Seal(const std::string& message, EnvelopeFormat format) {
 void DecryptPushBench(benchmark::State& state, EnvelopeFormat format) {
   const std::size_t size = static_cast<std::size_t>(state.range(0));
   const SealedPush push = Seal(
-      format == EnvelopeFormat::kXml ? XmlMessage(size) : JsonMessage(size), format);
+      format == EnvelopeFormat::kXml ? XmlMessage(size) : JsonMessage(size),
+      format);
   for (auto _ : state) {
     absl::StatusOr<PushEnvelope> envelope = ParsePushEnvelope(push.body);
-    absl::Status signature = VerifyMsgSignature(push.msg_signature, kToken, kTimestamp,
-                                                kNonce, envelope->encrypt);
-    absl::StatusOr<DecryptedMessage> decrypted = Crypt().Decrypt(envelope->encrypt);
+    absl::Status signature = VerifyMsgSignature(
+        push.msg_signature, kToken, kTimestamp, kNonce, envelope->encrypt);
+    absl::StatusOr<DecryptedMessage> decrypted =
+        Crypt().Decrypt(envelope->encrypt);
     absl::StatusOr<FieldList> fields = ExtractMessageFields(decrypted->message);
     if (!signature.ok() || !fields.ok()) state.SkipWithError("decrypt failed");
     benchmark::DoNotOptimize(fields);
@@ -108,18 +112,21 @@ void BM_DecryptPushJson(benchmark::State& state) {
 }
 
 void BM_BuildReply(benchmark::State& state) {
-  const std::string message = XmlMessage(static_cast<std::size_t>(state.range(0)));
+  const std::string message =
+      XmlMessage(static_cast<std::size_t>(state.range(0)));
   for (auto _ : state) {
     ReplyFields fields;
     fields.encrypt = *Crypt().Encrypt(message);
     fields.timestamp = kTimestamp;
     fields.nonce = kNonce;
-    fields.msg_signature =
-        ComputeMsgSignature(kToken, fields.timestamp, fields.nonce, fields.encrypt);
-    absl::StatusOr<std::string> body = BuildReplyEnvelope(EnvelopeFormat::kXml, fields);
+    fields.msg_signature = ComputeMsgSignature(kToken, fields.timestamp,
+                                               fields.nonce, fields.encrypt);
+    absl::StatusOr<std::string> body =
+        BuildReplyEnvelope(EnvelopeFormat::kXml, fields);
     benchmark::DoNotOptimize(body);
   }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * state.range(0)));
+  state.SetBytesProcessed(
+      static_cast<std::int64_t>(state.iterations() * state.range(0)));
 }
 
 constexpr char kSessionKey[] = "tiihtNczf5v6AKRyjwEUhQ==";
@@ -134,9 +141,10 @@ std::string UserDataPlaintext(std::size_t size) {
 }
 
 void BM_DecryptUserData(benchmark::State& state) {
-  const std::string plaintext = UserDataPlaintext(static_cast<std::size_t>(state.range(0)));
-  const std::string encrypted = Base64Encode(
-      *AesCbcPkcs7Encrypt(*Base64Decode(kSessionKey), *Base64Decode(kIv), plaintext));
+  const std::string plaintext =
+      UserDataPlaintext(static_cast<std::size_t>(state.range(0)));
+  const std::string encrypted = Base64Encode(*AesCbcPkcs7Encrypt(
+      *Base64Decode(kSessionKey), *Base64Decode(kIv), plaintext));
   UserDataRequest request;
   request.app_id = "wx4f4bc4dec97d474b";
   request.session_key = kSessionKey;
@@ -147,67 +155,81 @@ void BM_DecryptUserData(benchmark::State& state) {
     if (!data.ok()) state.SkipWithError("decrypt failed");
     benchmark::DoNotOptimize(data);
   }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * state.range(0)));
+  state.SetBytesProcessed(
+      static_cast<std::int64_t>(state.iterations() * state.range(0)));
 }
 
 void BM_VerifyRawData(benchmark::State& state) {
-  const std::string raw = UserDataPlaintext(static_cast<std::size_t>(state.range(0)));
+  const std::string raw =
+      UserDataPlaintext(static_cast<std::size_t>(state.range(0)));
   const std::string signature = Sha1Hex(raw + kSessionKey);
   for (auto _ : state) {
     bool valid = VerifyRawData(raw, signature, kSessionKey);
     if (!valid) state.SkipWithError("verify failed");
     benchmark::DoNotOptimize(valid);
   }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * state.range(0)));
+  state.SetBytesProcessed(
+      static_cast<std::int64_t>(state.iterations() * state.range(0)));
 }
 
 // The primitive floor for a push of the same size: SHA-1 over the signed
 // values, base64 decode and AES-256-CBC decrypt of the ciphertext.
 void BM_FloorDecryptPush(benchmark::State& state) {
-  const SealedPush push = Seal(XmlMessage(static_cast<std::size_t>(state.range(0))),
-                               EnvelopeFormat::kXml);
+  const SealedPush push =
+      Seal(XmlMessage(static_cast<std::size_t>(state.range(0))),
+           EnvelopeFormat::kXml);
   const std::string key = *Base64Decode(std::string(kKey) + "=");
   const std::string iv = key.substr(0, 16);
   std::string plaintext;
   for (auto _ : state) {
-    std::string digest = Sha1Hex(absl::StrCat(kToken, kTimestamp, kNonce, push.encrypt));
+    std::string digest =
+        Sha1Hex(absl::StrCat(kToken, kTimestamp, kNonce, push.encrypt));
     std::string ciphertext = *Base64Decode(push.encrypt);
-    absl::Status status = AesCbcDecryptNoPadding(key, iv, ciphertext, plaintext);
+    absl::Status status =
+        AesCbcDecryptNoPadding(key, iv, ciphertext, plaintext);
     benchmark::DoNotOptimize(digest);
     benchmark::DoNotOptimize(status);
   }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * state.range(0)));
+  state.SetBytesProcessed(
+      static_cast<std::int64_t>(state.iterations() * state.range(0)));
 }
 
 // The primitive floor for a reply: AES-256-CBC encrypt, base64 encode, SHA-1.
 void BM_FloorBuildReply(benchmark::State& state) {
-  const std::string plaintext(static_cast<std::size_t>(state.range(0)) / 32 * 32 + 64, 'p');
+  const std::string plaintext(
+      static_cast<std::size_t>(state.range(0)) / 32 * 32 + 64, 'p');
   const std::string key = *Base64Decode(std::string(kKey) + "=");
   const std::string iv = key.substr(0, 16);
   std::string ciphertext;
   for (auto _ : state) {
-    absl::Status status = AesCbcEncryptNoPadding(key, iv, plaintext, ciphertext);
+    absl::Status status =
+        AesCbcEncryptNoPadding(key, iv, plaintext, ciphertext);
     std::string encoded = Base64Encode(ciphertext);
-    std::string digest = Sha1Hex(absl::StrCat(kToken, kTimestamp, kNonce, encoded));
+    std::string digest =
+        Sha1Hex(absl::StrCat(kToken, kTimestamp, kNonce, encoded));
     benchmark::DoNotOptimize(status);
     benchmark::DoNotOptimize(digest);
   }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * state.range(0)));
+  state.SetBytesProcessed(
+      static_cast<std::int64_t>(state.iterations() * state.range(0)));
 }
 
 // The primitive floor for user data: base64 decode and AES-128-CBC decrypt.
 void BM_FloorDecryptUserData(benchmark::State& state) {
-  const std::string plaintext = UserDataPlaintext(static_cast<std::size_t>(state.range(0)));
+  const std::string plaintext =
+      UserDataPlaintext(static_cast<std::size_t>(state.range(0)));
   const std::string key = *Base64Decode(kSessionKey);
   const std::string iv = *Base64Decode(kIv);
-  const std::string encrypted = Base64Encode(*AesCbcPkcs7Encrypt(key, iv, plaintext));
+  const std::string encrypted =
+      Base64Encode(*AesCbcPkcs7Encrypt(key, iv, plaintext));
   std::string out;
   for (auto _ : state) {
     std::string ciphertext = *Base64Decode(encrypted);
     absl::Status status = AesCbcDecryptNoPadding(key, iv, ciphertext, out);
     benchmark::DoNotOptimize(status);
   }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * state.range(0)));
+  state.SetBytesProcessed(
+      static_cast<std::int64_t>(state.iterations() * state.range(0)));
 }
 
 // The primitive floor for rawData: SHA-1 of the same bytes.
@@ -218,7 +240,8 @@ void BM_FloorVerifyRawData(benchmark::State& state) {
     std::string digest = Sha1Hex(data);
     benchmark::DoNotOptimize(digest);
   }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * state.range(0)));
+  state.SetBytesProcessed(
+      static_cast<std::int64_t>(state.iterations() * state.range(0)));
 }
 
 // Where DecryptPush spends its time, one step at a time (not part of the
@@ -438,7 +461,8 @@ BENCHMARK(BM_StepAes256CbcDecryptRebinding)->WXCRYPTO_SIZES;
 }  // namespace wxcrypto
 
 int main(int argc, char** argv) {
-  benchmark::AddCustomContext("crypto_provider", wxcrypto::CryptoProviderName());
+  benchmark::AddCustomContext("crypto_provider",
+                              wxcrypto::CryptoProviderName());
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -50,7 +50,8 @@ using ::wxcrypto::bench::Echo;
 
 // Spins for --work-ns of wall time (on a pinned, otherwise idle core: CPU).
 void Work() {
-  static const auto kWork = std::chrono::nanoseconds(absl::GetFlag(FLAGS_work_ns));
+  static const auto kWork =
+      std::chrono::nanoseconds(absl::GetFlag(FLAGS_work_ns));
   if (kWork.count() == 0) return;
   const auto until = std::chrono::steady_clock::now() + kWork;
   while (std::chrono::steady_clock::now() < until) {

@@ -50,9 +50,10 @@
 #include "wxcrypto/v1/crypto_service.grpc.pb.h"
 
 ABSL_FLAG(std::string, addr, "127.0.0.1:50051", "server address");
-ABSL_FLAG(std::string, rpc, "decrypt_push_xml",
-          "decrypt_push_xml, decrypt_push_json, build_reply, decrypt_user_data, "
-          "verify_raw_data or echo");
+ABSL_FLAG(
+    std::string, rpc, "decrypt_push_xml",
+    "decrypt_push_xml, decrypt_push_json, build_reply, decrypt_user_data, "
+    "verify_raw_data or echo");
 ABSL_FLAG(int, message_bytes, 1024, "size of the message inside each request");
 ABSL_FLAG(double, duration_seconds, 10, "measured time");
 ABSL_FLAG(double, warmup_seconds, 1, "unmeasured time before it");
@@ -84,14 +85,16 @@ std::string Filler(std::size_t size) {
 
 std::string XmlMessage(std::size_t size) {
   return absl::StrCat(
-      "<xml><ToUserName><![CDATA[gh_97417a04a28d]]></ToUserName><MsgType><![CDATA[text]]>"
+      "<xml><ToUserName><![CDATA[gh_97417a04a28d]]></"
+      "ToUserName><MsgType><![CDATA[text]]>"
       "</MsgType><Content><![CDATA[",
       Filler(size > 120 ? size - 120 : 1), "]]></Content></xml>");
 }
 
 std::string JsonMessage(std::size_t size) {
-  return absl::StrCat(R"({"ToUserName":"gh_97417a04a28d","MsgType":"text","Content":")",
-                      Filler(size > 80 ? size - 80 : 1), R"("})");
+  return absl::StrCat(
+      R"({"ToUserName":"gh_97417a04a28d","MsgType":"text","Content":")",
+      Filler(size > 80 ? size - 80 : 1), R"("})");
 }
 
 v1::DecryptPushRequest MakePush(std::size_t size, EnvelopeFormat format) {
@@ -104,7 +107,8 @@ v1::DecryptPushRequest MakePush(std::size_t size, EnvelopeFormat format) {
   request.set_timestamp("1714112445");
   request.set_nonce("415670741");
   request.set_encrypt_type("aes");
-  request.set_msg_signature(ComputeMsgSignature(kToken, "1714112445", "415670741", encrypt));
+  request.set_msg_signature(
+      ComputeMsgSignature(kToken, "1714112445", "415670741", encrypt));
   request.set_body(*BuildPushEnvelope(format, "gh_97417a04a28d", encrypt));
   return request;
 }
@@ -112,12 +116,15 @@ v1::DecryptPushRequest MakePush(std::size_t size, EnvelopeFormat format) {
 // Latencies and status counts of the measured window. Thread-safe.
 class Recorder {
  public:
-  void Record(Clock::time_point start, Clock::time_point end, grpc::StatusCode code) {
+  void Record(Clock::time_point start, Clock::time_point end,
+              grpc::StatusCode code) {
     if (start < measure_from_ || start >= measure_until_) return;
     const auto micros =
-        std::chrono::duration_cast<std::chrono::microseconds>(end - start).count();
+        std::chrono::duration_cast<std::chrono::microseconds>(end - start)
+            .count();
     std::lock_guard<std::mutex> lock(mu_);
-    latencies_us_.push_back(static_cast<std::uint32_t>(std::min<std::int64_t>(micros, UINT32_MAX)));
+    latencies_us_.push_back(
+        static_cast<std::uint32_t>(std::min<std::int64_t>(micros, UINT32_MAX)));
     ++codes_[code];
   }
   void SetWindow(Clock::time_point from, Clock::time_point until) {
@@ -132,7 +139,8 @@ class Recorder {
     std::sort(latencies_us_.begin(), latencies_us_.end());
     auto percentile = [&](double p) -> std::uint32_t {
       if (latencies_us_.empty()) return 0;
-      std::size_t index = static_cast<std::size_t>(p * (latencies_us_.size() - 1));
+      std::size_t index =
+          static_cast<std::size_t>(p * (latencies_us_.size() - 1));
       return latencies_us_[index];
     };
     std::int64_t ok = codes_[grpc::StatusCode::OK];
@@ -140,7 +148,8 @@ class Recorder {
     std::string error_codes;
     for (const auto& [code, count] : codes_) {
       if (code == grpc::StatusCode::OK) continue;
-      absl::StrAppend(&error_codes, error_codes.empty() ? "" : ",", "\"", code, "\":", count);
+      absl::StrAppend(&error_codes, error_codes.empty() ? "" : ",", "\"", code,
+                      "\":", count);
     }
     return absl::StrFormat(
         R"({"rpc":"%s","message_bytes":%d,"rate":%g,"channels":%d,"concurrency":%d,)"
@@ -164,7 +173,8 @@ class Recorder {
 };
 
 // Issues one call on channel `c`; `done(code)` runs on completion.
-using CallFn = std::function<void(int c, std::function<void(grpc::StatusCode)> done)>;
+using CallFn =
+    std::function<void(int c, std::function<void(grpc::StatusCode)> done)>;
 
 // The request of every call, serialized once, and the method it goes to.
 // Calls go through a generic stub with byte buffers: the generator neither
@@ -270,15 +280,16 @@ class CqClient {
 
 int Run() {
   const std::string rpc = absl::GetFlag(FLAGS_rpc);
-  const auto size = static_cast<std::size_t>(absl::GetFlag(FLAGS_message_bytes));
+  const auto size =
+      static_cast<std::size_t>(absl::GetFlag(FLAGS_message_bytes));
   const int channels = std::max(1, absl::GetFlag(FLAGS_channels));
   std::vector<std::shared_ptr<grpc::Channel>> pool;
   for (int c = 0; c < channels; ++c) {
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // one connection each
     args.SetInt("wxcrypto.loadgen.channel", c);
-    pool.push_back(grpc::CreateCustomChannel(absl::GetFlag(FLAGS_addr),
-                                             grpc::InsecureChannelCredentials(), args));
+    pool.push_back(grpc::CreateCustomChannel(
+        absl::GetFlag(FLAGS_addr), grpc::InsecureChannelCredentials(), args));
   }
   std::vector<std::unique_ptr<grpc::GenericStub>> stubs;
   for (auto& channel : pool)
@@ -307,7 +318,8 @@ int Run() {
     request.set_app_id("wx4f4bc4dec97d474b");
     request.set_session_key(Base64Encode(key));
     request.set_iv(Base64Encode(iv));
-    request.set_encrypted_data(Base64Encode(*AesCbcPkcs7Encrypt(key, iv, plaintext)));
+    request.set_encrypted_data(
+        Base64Encode(*AesCbcPkcs7Encrypt(key, iv, plaintext)));
     target = MakeTarget(absl::StrCat(kService, "DecryptUserData"), request);
   } else if (rpc == "verify_raw_data") {
     v1::VerifyRawDataRequest request;
@@ -386,20 +398,23 @@ int Run() {
     const auto interval = std::chrono::duration_cast<Clock::duration>(
         std::chrono::duration<double>(1.0 / rate));
     std::int64_t n = 0;
-    for (Clock::time_point next = start; next < stop_at; next += interval, ++n) {
+    for (Clock::time_point next = start; next < stop_at;
+         next += interval, ++n) {
       std::this_thread::sleep_until(next);
       ++outstanding;
       const Clock::time_point scheduled = next;
-      call(static_cast<int>(n % channels), [&, scheduled](grpc::StatusCode code) {
-        recorder.Record(scheduled, Clock::now(), code);
-        finished();
-      });
+      call(static_cast<int>(n % channels),
+           [&, scheduled](grpc::StatusCode code) {
+             recorder.Record(scheduled, Clock::now(), code);
+             finished();
+           });
     }
   }
   std::this_thread::sleep_until(stop_at);
   {
     std::unique_lock<std::mutex> lock(mu);
-    drained.wait_for(lock, std::chrono::seconds(30), [&] { return outstanding.load() == 0; });
+    drained.wait_for(lock, std::chrono::seconds(30),
+                     [&] { return outstanding.load() == 0; });
   }
   const double wall =
       std::chrono::duration<double>(Clock::now() - start).count();

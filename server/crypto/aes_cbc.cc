@@ -23,8 +23,7 @@ std::size_t ConstantTimeLessThan(std::size_t a, std::size_t b) {
   // The top bit of (a ^ ((a ^ b) | ((a - b) ^ a))) is set iff a < b
   // (BoringSSL's constant_time_lt_w).
   std::size_t lt = a ^ ((a ^ b) | ((a - b) ^ a));
-  return static_cast<std::size_t>(0) -
-         (lt >> (sizeof(std::size_t) * 8 - 1));
+  return static_cast<std::size_t>(0) - (lt >> (sizeof(std::size_t) * 8 - 1));
 }
 
 std::size_t ConstantTimeIsZero(std::size_t a) {

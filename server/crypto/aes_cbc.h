@@ -52,7 +52,8 @@ struct Pkcs7Check {
 // depends only on data.size() and block_size, never on the bytes: the pad
 // value must be 1..block_size and at most data.size(), and every pad byte must
 // equal it.
-Pkcs7Check Pkcs7CheckConstantTime(absl::string_view data, std::size_t block_size);
+Pkcs7Check Pkcs7CheckConstantTime(absl::string_view data,
+                                  std::size_t block_size);
 
 // AES-CBC with PKCS#7 padding to 16-byte blocks (PKCS#5), as one call:
 // the Wycheproof aes_cbc_pkcs5 vectors exercise exactly this.

@@ -34,8 +34,7 @@ constexpr std::array<std::uint8_t, 256> kDecodeTable = MakeDecodeTable();
 // Returns the decoded size of well-formed `encoded`, or an error.
 absl::StatusOr<std::size_t> DecodedSize(absl::string_view encoded) {
   if (encoded.size() % 4 != 0) {
-    return absl::InvalidArgumentError(
-        "base64 length is not a multiple of 4");
+    return absl::InvalidArgumentError("base64 length is not a multiple of 4");
   }
   std::size_t padding = 0;
   if (!encoded.empty() && encoded.back() == '=') {

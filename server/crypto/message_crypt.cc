@@ -30,8 +30,8 @@ constexpr std::size_t kMaxEncryptSize =
     (kHeaderSize + kMaxMessageSize + 1024 + kMessagePadBlockSize + 2) / 3 * 4;
 
 absl::Status KeyError(absl::string_view message) {
-  return WxError(absl::StatusCode::kInvalidArgument, WxErrorCode::kIllegalAesKey,
-                 reason::kAesKeyInvalid, message);
+  return WxError(absl::StatusCode::kInvalidArgument,
+                 WxErrorCode::kIllegalAesKey, reason::kAesKeyInvalid, message);
 }
 
 // How far a decryption attempt got; a later stage is a more specific error.
@@ -89,9 +89,9 @@ absl::StatusOr<MessageCrypt> MessageCrypt::Create(
     absl::StatusOr<EncodingAesKey> key =
         EncodingAesKey::Parse(encoding_aes_keys[i]);
     if (!key.ok()) {
-      return KeyError(absl::StrCat(i == 0 ? "current key: "
-                                          : absl::StrCat("previous key ", i, ": "),
-                                   key.status().message()));
+      return KeyError(absl::StrCat(
+          i == 0 ? "current key: " : absl::StrCat("previous key ", i, ": "),
+          key.status().message()));
     }
     keys.push_back(*std::move(key));
   }
@@ -190,10 +190,10 @@ absl::StatusOr<std::string> MessageCrypt::EncryptWithRandomPrefix(
                    "random prefix must be 16 bytes");
   }
   if (message.size() > kMaxMessageSize) {
-    return WxError(absl::StatusCode::kInvalidArgument,
-                   WxErrorCode::kIllegalBuffer, reason::kMessageTooLarge,
-                   absl::StrCat("message is larger than ", kMaxMessageSize,
-                                " bytes"));
+    return WxError(
+        absl::StatusCode::kInvalidArgument, WxErrorCode::kIllegalBuffer,
+        reason::kMessageTooLarge,
+        absl::StrCat("message is larger than ", kMaxMessageSize, " bytes"));
   }
   const auto length = static_cast<std::uint32_t>(message.size());
   std::string plaintext;

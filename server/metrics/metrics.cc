@@ -17,8 +17,8 @@ namespace {
 // messages and grows with size; the top buckets catch stalls.
 const std::vector<double>& DurationBuckets() {
   static const auto* const kBuckets = new std::vector<double>{
-      0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001,
-      0.0025,  0.005,    0.01,    0.025,  0.05,    0.1,    0.25, 1.0};
+      0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+      0.005,   0.01,     0.025,   0.05,   0.1,     0.25,   1.0};
   return *kBuckets;
 }
 
@@ -87,7 +87,8 @@ Metrics::Metrics(absl::string_view version, absl::string_view crypto_provider)
     for (std::size_t c = 0; c < kCodeCount; ++c) {
       request_counters_[m][c] = &requests_.Add(
           {{"method", method},
-           {"code", absl::StatusCodeToString(static_cast<absl::StatusCode>(c))}});
+           {"code",
+            absl::StatusCodeToString(static_cast<absl::StatusCode>(c))}});
     }
     histograms_[m] = &durations_.Add({{"method", method}}, DurationBuckets());
   }
@@ -128,7 +129,8 @@ void Metrics::RecordRequest(Method method, absl::StatusCode code,
   histograms_[m]->Observe(seconds);
   if (code == absl::StatusCode::kOk) return;
   std::lock_guard<std::mutex> lock(mu_);
-  auto key = std::make_pair(m, std::string(reason.empty() ? "UNKNOWN" : reason));
+  auto key =
+      std::make_pair(m, std::string(reason.empty() ? "UNKNOWN" : reason));
   auto it = failure_counters_.find(key);
   if (it == failure_counters_.end()) {
     prometheus::Counter* counter = &failures_.Add(
