@@ -38,6 +38,7 @@
 #include "server/crypto/signature.h"
 #include "server/envelope/envelope.h"
 #include "tests/integration/server_process.h"
+#include "tests/testing/byte_buffer.h"
 #include "tests/testing/status_matchers.h"
 #include "wxcrypto/v1/crypto_service.grpc.pb.h"
 
@@ -90,16 +91,6 @@ v1::DecryptPushRequest HeavyPush(int fields) {
   request.set_body(
       *BuildPushEnvelope(EnvelopeFormat::kXml, "gh_overload", encrypt));
   return request;
-}
-
-template <typename Message>
-grpc::ByteBuffer Serialize(const Message& message) {
-  grpc::ByteBuffer buffer;
-  bool own_buffer = false;
-  EXPECT_TRUE(grpc::SerializationTraits<Message>::Serialize(message, &buffer,
-                                                            &own_buffer)
-                  .ok());
-  return buffer;
 }
 
 // The value of the sample `series` (name and labels exactly as exposed,
@@ -331,7 +322,7 @@ TEST(OverloadTest, FiveTimesCapacityIsShedWithOverloadedAndThroughputRecovers) {
   const pid_t pid = (*server)->pid();
   // About 41 KB, 1-3 ms of one worker in a Release build.
   LoadClient client((*server)->grpc_address(), /*channels=*/2, kDecryptPush,
-                    Serialize(HeavyPush(4000)));
+                    testing::SerializeToByteBuffer(HeavyPush(4000)));
   const std::chrono::milliseconds deadline = CallDeadline();
 
   // Capacity: a closed loop that keeps the worker busy (a call always
@@ -409,7 +400,7 @@ TEST(OverloadTest, SigtermUnderOverloadFinishesQueuedCallsAndExitsZero) {
                             "--worker-threads=1", MaxQueueDelayFlag()});
   ASSERT_THAT(server, IsOk());
   LoadClient client((*server)->grpc_address(), /*channels=*/2, kDecryptPush,
-                    Serialize(HeavyPush(4000)));
+                    testing::SerializeToByteBuffer(HeavyPush(4000)));
   // Far more than one worker handles (a few hundred a second), so that the
   // queue is full when the signal comes. No call starts after it: those
   // would only be refused by the stopping transport.
@@ -460,13 +451,13 @@ TEST(OverloadTest, CallsWhoseDeadlinePassesWhileQueuedAreNeverHandled) {
   // of a second.
   constexpr int kHeavy = 80;
   LoadClient heavy((*server)->grpc_address(), /*channels=*/1, kDecryptPush,
-                   Serialize(HeavyPush(16000)));
+                   testing::SerializeToByteBuffer(HeavyPush(16000)));
   v1::VerifyRawDataRequest verify;
   verify.set_raw_data("{}");
   verify.set_session_key("HyVFkGl5F5OQWJZZaNzBBg==");
   verify.set_signature(std::string(40, '0'));
   LoadClient light((*server)->grpc_address(), /*channels=*/1, kVerifyRawData,
-                   Serialize(verify));
+                   testing::SerializeToByteBuffer(verify));
   {
     // Connect first, so that the light calls below start at once.
     Calls connect;

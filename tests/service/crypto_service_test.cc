@@ -24,6 +24,7 @@
 #include "server/crypto/message_crypt.h"
 #include "server/crypto/signature.h"
 #include "server/envelope/envelope.h"
+#include "tests/testing/byte_buffer.h"
 #include "tests/testing/status_matchers.h"
 
 namespace wxcrypto {
@@ -281,16 +282,6 @@ TEST_F(CryptoServiceTest, AdmitQueuedRefusesPassedDeadlineCancelledAndLate) {
                          static_cast<WxErrorCode>(-1), "OVERLOADED"));
 }
 
-template <typename Message>
-grpc::ByteBuffer Serialized(const Message& message) {
-  grpc::ByteBuffer buffer;
-  bool own_buffer = false;
-  EXPECT_TRUE(grpc::SerializationTraits<Message>::Serialize(message, &buffer,
-                                                            &own_buffer)
-                  .ok());
-  return buffer;
-}
-
 grpc::ByteBuffer NotAMessage() {
   // Field 1 (app_id) as a string that is not UTF-8: parsing refuses it.
   const std::string bytes("\x0a\x02\xff\xfe", 4);
@@ -309,7 +300,7 @@ TEST_F(CryptoServiceTest, QueuedCallIsHandledAndFinishedByAWorker) {
   DirectCalls calls;  // outlives the service
   CryptoServiceImpl service(&store_, nullptr, QueueOnly());
   DirectCall call = calls.Call(service, &CryptoServiceImpl::DecryptPush,
-                               Serialized(Push(kKey)));
+                               testing::SerializeToByteBuffer(Push(kKey)));
   ASSERT_TRUE(call.status.ok()) << call.status.error_message();
   EXPECT_NE(call.finished_on, std::this_thread::get_id());
   v1::DecryptPushResponse response;
@@ -326,7 +317,7 @@ TEST_F(CryptoServiceTest, QueuedCallIsHandledAndFinishedByAWorker) {
 
 TEST_F(CryptoServiceTest, IdleServiceHandlesCallOnTheReceivingThread) {
   DirectCall call = calls_.Call(*service_, &CryptoServiceImpl::DecryptPush,
-                                Serialized(Push(kKey)));
+                                testing::SerializeToByteBuffer(Push(kKey)));
   ASSERT_TRUE(call.status.ok()) << call.status.error_message();
   EXPECT_EQ(call.finished_on, std::this_thread::get_id());
   v1::DecryptPushResponse response;
@@ -349,8 +340,9 @@ TEST_F(CryptoServiceTest, LateCallIsOverloadedWithoutBeingParsedOrHandled) {
   std::string slow_message = "<xml>";
   for (int i = 0; i < 50000; ++i) absl::StrAppend(&slow_message, "<F", i, "/>");
   slow_message += "</xml>";
-  const grpc::ByteBuffer slow = Serialized(PushOf(kKey, slow_message));
-  const grpc::ByteBuffer push = Serialized(Push(kKey));
+  const grpc::ByteBuffer slow =
+      testing::SerializeToByteBuffer(PushOf(kKey, slow_message));
+  const grpc::ByteBuffer push = testing::SerializeToByteBuffer(Push(kKey));
   const std::uint64_t aes_before = AesCbcOperationCount();
   // Taken alone (the worker wakes within microseconds): handled.
   const std::size_t first =
@@ -384,8 +376,9 @@ TEST_F(CryptoServiceTest, LateCallIsOverloadedWithoutBeingParsedOrHandled) {
 
 TEST_F(CryptoServiceTest, DrainingServiceRefusesCallsOnTheCallingThread) {
   service_->StopAcceptingRequests();
-  DirectCall call = calls_.Call(*service_, &CryptoServiceImpl::VerifyRawData,
-                                Serialized(v1::VerifyRawDataRequest()));
+  DirectCall call =
+      calls_.Call(*service_, &CryptoServiceImpl::VerifyRawData,
+                  testing::SerializeToByteBuffer(v1::VerifyRawDataRequest()));
   EXPECT_EQ(call.status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(call.finished_on, std::this_thread::get_id());
 }
@@ -396,7 +389,7 @@ TEST_F(CryptoServiceTest, ManyCallsAtOnceAreEachFinishedOnce) {
   options.worker_threads = 3;
   options.max_concurrent_requests = 10000;
   // Everything the calls use outlives the service (declared before it).
-  const grpc::ByteBuffer request = Serialized(Push(kKey));
+  const grpc::ByteBuffer request = testing::SerializeToByteBuffer(Push(kKey));
   constexpr int kCalls = 300;
   std::vector<std::unique_ptr<grpc::CallbackServerContext>> contexts;
   std::vector<std::unique_ptr<grpc::testing::DefaultReactorTestPeer>> peers;
