@@ -1,6 +1,7 @@
 #include "server/crypto/ct_json.h"
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -657,9 +658,53 @@ inline Mask LessThan(std::uint64_t a, std::uint64_t b) {
   return MaskFromBit((a ^ ((a ^ b) | ((a - b) ^ a))) >> 63);
 }
 
-// 10^18: a number whose integer part reaches it before another digit has at
-// least 20 digits and cannot be an int64.
-constexpr std::uint64_t kE18 = 1000000000000000000;
+// The bits of `names` that record a structural error, and those a step
+// keeps (the counts and the error).
+constexpr std::uint64_t kErrorBits = std::uint64_t{3} << 60;
+constexpr std::uint64_t kKeptBits = kErrorBits | 0xffff0000;
+
+// How many bytes the scan copies and runs the automata on at a time.
+constexpr std::uint64_t kChunkSize = 1024;
+
+// rotated[(first + j) % 64] = want[j] for every j, in time that does not
+// depend on `first`: six rounds over eight words, each rotating by a power
+// of two bytes or not, with masks.
+void RotateAppId(const std::uint8_t* want, std::uint64_t first,
+                 std::uint8_t* rotated) {
+  static_assert(kCtJsonAppIdCapacity == 64, "eight words");
+  static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "byte order");
+  std::uint64_t words[8];
+  std::memcpy(words, want, sizeof(words));
+  for (int bit = 0; bit < 6; ++bit) {
+    const Mask mask = MaskFromBit((first >> bit) & 1);
+    std::uint64_t moved[8];
+    if (bit < 3) {
+      // Byte j of the buffer is byte j % 8 of word j / 8 (little-endian):
+      // moving bytes up shifts each word left and brings in the previous
+      // word's top bytes.
+      const int shift = 8 << bit;
+      for (int w = 0; w < 8; ++w) {
+        moved[w] = (words[w] << shift) | (words[(w + 7) & 7] >> (64 - shift));
+      }
+    } else {
+      const int by = 1 << (bit - 3);
+      for (int w = 0; w < 8; ++w) moved[w] = words[(w + 8 - by) & 7];
+    }
+    for (int w = 0; w < 8; ++w) {
+      words[w] = (words[w] & ~mask) | (moved[w] & mask);
+    }
+  }
+  std::memcpy(rotated, words, sizeof(words));
+}
+
+// Waits until every earlier store has left the CPU's store buffer.
+inline void Fence() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_mfence();
+#else
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+}
 
 // Whether `app_id` can be compared: short enough, and raw JSON string
 // content that needs no escape (so an escaped appid never matches it).
@@ -672,48 +717,43 @@ bool ComparableAppId(absl::string_view app_id) {
   return true;
 }
 
-}  // namespace
+// The state of the automata between chunks.
+struct Automata {
+  std::uint64_t row;    // the state's row
+  std::uint64_t stack;  // the open containers
+  std::uint64_t names;  // trie node, extraction state, counts, error
+};
 
-CtJsonWatermark CtJsonScanWatermark(absl::string_view text, std::size_t size,
-                                    absl::string_view app_id) {
-  const auto* bytes = reinterpret_cast<const std::uint8_t*>(text.data());
-  const std::uint64_t n = text.size();
-  const Mask size_is_less = LessThan(size, n);
-  const std::uint64_t limit = (size & size_is_less) | (n & ~size_is_less);
-
-  // The expected appid, one cache line, read (never written) by the loop.
-  const bool comparable = ComparableAppId(app_id);
-  alignas(64) std::uint8_t want[kCtJsonAppIdCapacity] = {};
-  if (comparable) std::memcpy(want, app_id.data(), app_id.size());
-
-  // The registers of the scan.
-  std::uint64_t row = kStart * kClassStride;  // the state's row
-  // The open containers, one bit each (1: an array), the innermost in bit
-  // 0, above a sentinel 1: stack == 1 means depth 0, stack >> 1 == 1 depth
-  // 1, and so on. Hence at most 63 levels.
-  std::uint64_t stack = 1;
-  // The trie node in bits 0-7, the extraction state in bits 8-15.
-  std::uint64_t names = kTrieRoot | (std::uint64_t{kXSearch} << 8);
-  // The appid read so far: its length in bits 0-31, the OR of its bytes
-  // XORed with the expected ones in bits 32-39. Bits 60-61: a structural
-  // error (a container closed by the wrong bracket, a 64th level). Bit 63:
-  // the timestamp has 20 digits or more.
-  std::uint64_t app = 0;
-  std::uint64_t magnitude = 0;  // the timestamp's digits
-
-  row += TouchTables();
-
-  // The loop body has no branch and no store: every step is arithmetic on
-  // the byte, the registers above and one entry of each table (and of
-  // `want`). It counts k from -n up to 0 so that the end, the index and
-  // the limit test share registers: byte i = n + k is past the limit iff
-  // k >= limit - n.
-  const std::uint8_t* const end = bytes + n;
-  const std::int64_t limit_k = static_cast<std::int64_t>(limit - n);
-  for (std::int64_t k = -static_cast<std::int64_t>(n); k != 0; ++k) {
-    const std::uint64_t inside =
-        static_cast<std::uint64_t>((k - limit_k) >> 63);
-    const std::uint64_t byte = 0x20 ^ ((end[k] ^ 0x20) & inside);
+// Runs the automata over the `length` bytes that end at `end`, one step per
+// byte, and returns where the appid's and the timestamp's last bytes were
+// (see `here` below).
+//
+// The loop body has no branch and no store: every step is arithmetic on the
+// byte, the state and one entry of each table, and the state fits in the
+// CPU's registers, so that the compiler spills nothing to the stack inside
+// the loop. The fence before it waits for every earlier store (the chunk's,
+// and the caller's spills) to leave the store buffer. Both matter: a load
+// whose address matched that of a store in flight in its low 12 bits took
+// longer, and the table loads here have addresses that depend on the text
+// (bench/NOTES.md, "Timing"). Not inlined, so that the function's own
+// register saves come before the fence.
+__attribute__((noinline)) std::uint64_t RunAutomata(Automata& automata,
+                                                    const std::uint8_t* end,
+                                                    std::int64_t length) {
+  std::uint64_t row = automata.row;
+  std::uint64_t stack = automata.stack;
+  std::uint64_t names = automata.names;
+  // Where to write the state back, stored before the fence rather than
+  // kept in a register the loop needs (which the compiler would spill
+  // after it).
+  Automata* volatile const output = &automata;
+  // k counts from -length up to 0, so that the end and the index share
+  // registers; `here` records k modulo 2^32 (bits 0-31 for the appid,
+  // 32-63 for the timestamp), which the caller turns into an index.
+  std::uint64_t here = 0;
+  Fence();
+  for (std::int64_t k = -length; k != 0; ++k) {
+    const std::uint64_t byte = end[k];
     const std::uint64_t info = kTables.byte_info[byte];
     const Entry e = kTables.transitions[row + (info & 0x3f)];
 
@@ -725,15 +765,16 @@ CtJsonWatermark CtJsonScanWatermark(absl::string_view text, std::size_t size,
     const std::uint64_t pop = (e >> 3) & 1;
     row = (e & kRowMask) +
           ((((e & top_is_array) | (pop & depth_is_1)) & 1) * kClassStride);
-    app |= (((e >> 16) & (top_is_array + 1)) |  // the wrong container
-            (push & (stack >> 63)))             // a 64th level
-           << 60;
+    const std::uint64_t error =
+        (((e >> 16) & (top_is_array + 1)) |  // the wrong container
+         (push & (stack >> 63)))             // a 64th level
+        << 60;
     stack = ((stack << push) | ((e >> 2) & 1)) >> pop;
 
-    // Member names: the node before this byte's trie step (a closing quote
-    // leaves it unchanged) says which wanted name just ended, if any. The
-    // watermark counts at depth 1, the others at depth 2 (the extraction
-    // automaton knows whether that is the watermark object).
+    // Member names: the node before this byte's trie step (a closing
+    // quote leaves it unchanged) says which wanted name just ended, if
+    // any. The watermark counts at depth 1, the others at depth 2 (the
+    // extraction automaton knows whether that is the watermark object).
     const std::uint64_t name =
         names & (e >> 23) & (depth_is_1 | (depth_is_2 * 6));
     const std::uint64_t column =
@@ -742,35 +783,125 @@ CtJsonWatermark CtJsonScanWatermark(absl::string_view text, std::size_t size,
     const std::uint64_t event = ((e >> 26) & 0xf) + name + (pop & depth_is_2);
     const std::uint64_t extract =
         kTables.extract[((names >> 8) & 31) * kEventCount + event];
-    names = node | (extract << 8);
 
-    // The appid is compared byte by byte as it is read; the timestamp's
-    // integer digits are accumulated.
+    // The bytes of the appid's content and of the timestamp's integer
+    // part are counted and the last of each located; the second loop
+    // reads them.
     const std::uint64_t data = (e >> 30) & 1;
     const std::uint64_t app_byte = (extract >> 5) & data;
-    app |= ((byte ^ want[app & (kCtJsonAppIdCapacity - 1)]) & (0 - app_byte))
-           << 32;
-    app += app_byte;
     const std::uint64_t digit = (extract >> 6) & data;
-    app |= (digit & ~((magnitude - kE18) >> 63)) << 63;
-    magnitude = magnitude * (1 + 9 * digit) + ((byte - '0') & (0 - digit));
+    names = node | (extract << 8) | (names & kKeptBits) | error;
+    names +=
+        ((app_byte & ~(names >> 23)) << 16) | ((digit & ~(names >> 31)) << 24);
+    const std::uint64_t at =
+        ((0 - app_byte) & 0xffffffff) | ((0 - digit) << 32);
+    here = (here & ~at) |
+           ((static_cast<std::uint64_t>(k) & 0xffffffff) * 0x100000001 & at);
   }
-  const std::uint64_t extract = names >> 8;
+  Automata* const result = output;
+  result->row = row;
+  result->stack = stack;
+  result->names = names;
+  return here;
+}
+
+}  // namespace
+
+CtJsonWatermark CtJsonScanWatermark(absl::string_view text, std::size_t size,
+                                    absl::string_view app_id) {
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(text.data());
+  const std::uint64_t n = text.size();
+  const Mask size_is_less = LessThan(size, n);
+  const std::uint64_t limit = (size & size_is_less) | (n & ~size_is_less);
+
+  // The expected appid, zero-padded to one cache line.
+  const bool comparable = ComparableAppId(app_id);
+  alignas(64) std::uint8_t want[kCtJsonAppIdCapacity] = {};
+  if (comparable) std::memcpy(want, app_id.data(), app_id.size());
+
+  // The state of the automata. The open containers are one bit each (1: an
+  // array), the innermost in bit 0, above a sentinel 1: stack == 1 means
+  // depth 0, stack >> 1 == 1 depth 1, and so on; hence at most 63 levels.
+  // `names` holds the trie node in bits 0-7, the extraction state in bits
+  // 8-15, how many bytes of the appid's content (bits 16-23) and of the
+  // timestamp's integer part (bits 24-31) have been read, each counted up
+  // to 128 (more never matches), and in bits 60-61 a structural error (a
+  // container closed by the wrong bracket, a 64th level).
+  Automata automata = {kStart * kClassStride, 1,
+                       kTrieRoot | (std::uint64_t{kXSearch} << 8)};
+  // Where the last byte of the appid's content (bits 0-31) and of the
+  // timestamp's integer part (bits 32-63) was, as an index modulo 2^32.
+  std::uint64_t last = 0;
+
+  automata.row += TouchTables();
+
+  // The text is scanned a chunk at a time: each chunk is first copied into
+  // `chunk` with the bytes at `limit` and beyond replaced by spaces, so that
+  // the automata need no limit test (a register fewer: see RunAutomata).
+  alignas(64) std::uint8_t chunk[kChunkSize];
+  for (std::uint64_t start = 0; start < n; start += kChunkSize) {
+    const std::uint64_t length =
+        n - start < kChunkSize ? n - start : kChunkSize;
+    for (std::uint64_t j = 0; j < length; ++j) {
+      const Mask inside = LessThan(start + j, limit);
+      chunk[j] = static_cast<std::uint8_t>(
+          0x20 ^ ((bytes[start + j] ^ 0x20) & inside));
+    }
+    const std::uint64_t here = RunAutomata(automata, chunk + length,
+                                           static_cast<std::int64_t>(length));
+    // A half of `here` that is not zero holds k - 2^32 (k is negative) for
+    // the byte at index start + length + k.
+    const std::uint64_t offset = (start + length) & 0xffffffff;
+    const std::uint64_t app_here = here & 0xffffffff;
+    const std::uint64_t digit_here = here >> 32;
+    const Mask app_moved = ~IsZero(app_here);
+    const Mask digit_moved = ~IsZero(digit_here);
+    last = (last & ~(app_moved & 0xffffffff) & ~(digit_moved << 32)) |
+           (((app_here + offset) & 0xffffffff) & app_moved) |
+           ((((digit_here + offset) & 0xffffffff) << 32) & digit_moved);
+  }
+  const std::uint64_t names = automata.names;
+  const std::uint64_t extract = (names >> 8) & 0xff;
+
+  // The second loop compares the appid's bytes with the expected ones and
+  // reads the timestamp's digits: a byte counts when its index lies in the
+  // range the first loop found. Every byte is read, and again there is no
+  // branch and no store. (The ranges end before `limit`, so the bytes are
+  // read from the text itself.) The expected appid is first rotated so that
+  // byte i of the text meets byte i % 64 of `rotated`: the loop's loads
+  // then have the same addresses for every text of a length.
+  const std::uint64_t app_count = (names >> 16) & 0xff;
+  const std::uint64_t digits = (names >> 24) & 0xff;
+  const std::uint64_t app_first = (last + 1 - app_count) & 0xffffffff;
+  const std::uint64_t digits_first = ((last >> 32) + 1 - digits) & 0xffffffff;
+  alignas(64) std::uint8_t rotated[kCtJsonAppIdCapacity];
+  RotateAppId(want, app_first, rotated);
+  std::uint64_t mismatch = 0;
+  std::uint64_t magnitude = 0;
+  for (std::uint64_t i = 0; i != n; ++i) {
+    const std::uint64_t byte = bytes[i];
+    const Mask in_app =
+        MaskFromBit((((i - app_first) & 0xffffffff) - app_count) >> 63);
+    mismatch |= (byte ^ rotated[i & (kCtJsonAppIdCapacity - 1)]) & in_app;
+    const Mask in_digits =
+        MaskFromBit((((i - digits_first) & 0xffffffff) - digits) >> 63);
+    magnitude = magnitude * (1 + (9 & in_digits)) + ((byte - '0') & in_digits);
+  }
 
   CtJsonWatermark result;
-  result.valid_mask = Equal(row, kDone * kClassStride) & Equal(stack, 1) &
-                      IsZero((app >> 60) & 3);
+  result.valid_mask = Equal(automata.row, kDone * kClassStride) &
+                      Equal(automata.stack, 1) & IsZero(names >> 60);
   const Mask negative = Equal(extract, kXFoundNegative);
-  // An int64 holds magnitudes up to 2^63 - 1, or 2^63 when negative.
+  // An int64 holds magnitudes up to 2^63 - 1, or 2^63 when negative; 20
+  // digits or more never fit (and 19 do not overflow `magnitude`).
   const std::uint64_t max_magnitude =
       (std::uint64_t{1} << 63) - 1 + (negative & 1);
   result.found_mask =
       result.valid_mask & (Equal(extract, kXFoundPositive) | negative) &
-      ~MaskFromBit(app >> 63) & ~LessThan(max_magnitude, magnitude);
+      LessThan(digits, 20) & ~LessThan(max_magnitude, magnitude);
   result.app_id_match_mask =
-      result.found_mask & MaskFromBit(comparable ? 1 : 0) &
-      IsZero((app >> 32) & 0xff) &
-      Equal(app & 0xffffffff, comparable ? app_id.size() : 0);
+      result.found_mask & MaskFromBit(comparable ? 1 : 0) & IsZero(mismatch) &
+      Equal(app_count, comparable ? app_id.size() : 0);
   result.timestamp = static_cast<std::int64_t>(
       ((magnitude ^ negative) - negative) & result.found_mask);
   return result;

@@ -28,12 +28,14 @@
 //     value ended, the container at depth 2 closed). It finds the first
 //     top-level member named "watermark" (the first member of a name wins,
 //     as with RapidJSON's GenericValue::FindMember) and, if its value is an
-//     object, that object's first "appid" and first "timestamp". Every
-//     byte is compared with the expected appid's byte at the current
-//     position and folded into a mismatch register, and into the
-//     timestamp's magnitude; both only count while inside the appid string
-//     or the timestamp's integer part (the automaton tracks the sign, and a
-//     fraction or exponent fails the timestamp).
+//     object, that object's first "appid" and first "timestamp". The
+//     automaton marks the bytes of the appid's content and of the
+//     timestamp's integer part (it tracks the sign, and a fraction or
+//     exponent fails the timestamp); the pass counts them and records where
+//     the last of each was.
+//   - a second pass over every byte compares those of the appid with the
+//     expected ones and reads the timestamp's digits, each byte counting
+//     when its index lies in the range the first pass found.
 //
 // Accepted texts: RFC 8259 JSON texts whose top-level value is an object,
 // with whitespace (space, tab, LF, CR) around any token, UTF-8 validated as
@@ -70,15 +72,21 @@
 //      kCtJsonAppIdCapacity (64) bytes; otherwise the watermark counts as
 //      not found (the text is still valid). RapidJSON unescapes it.
 //
-// Timing model: the loop's trip count is the input length, and every
-// iteration does the same loads and arithmetic, with no branch and no store
-// (besides any register spills, at fixed stack addresses). Five loads per
-// byte use indices derived from the text: four into about 12 KB of tables
-// (one object, read in full before the scan so that it is in the L1 cache
-// whatever the text is) and one into the 64-byte expected appid. A load's
-// latency can still depend slightly on which line it hits (on AMD Zen, the
-// L1 way predictor is a known example); bench/timing/user_data_timing.cc
-// measures what is left.
+// Timing model: both passes run once per byte of the input, every
+// iteration doing the same loads and arithmetic, with no branch and no
+// store. The automata's four loads per byte use indices derived from the
+// text, into about 12 KB of tables (one object, read in full before the
+// scan so that it is in the L1 cache whatever the text is); the second
+// pass's loads have fixed addresses (the expected appid is rotated, in
+// constant time, to where the text's appid lies). The text is copied a
+// chunk at a time into a stack buffer with the bytes past `size` replaced
+// by spaces, then a fence waits for every store to complete before the
+// automata run over the chunk: with stores in flight (the compiler's
+// register spills, the copy), a table load whose address matched a
+// store's in its low 12 bits was delayed, which made the time depend on
+// the text (bench/NOTES.md, "Timing"). What is left is how long loads take
+// depending on which table lines they hit; bench/timing/user_data_timing.cc
+// measures it.
 #ifndef WXCRYPTO_SERVER_CRYPTO_CT_JSON_H_
 #define WXCRYPTO_SERVER_CRYPTO_CT_JSON_H_
 
@@ -121,10 +129,6 @@ struct CtJsonWatermark {
 // `size`, so that a caller can scan a decrypted buffer whose unpadded
 // length is secret; `size` is clamped to text.size(), which must be below
 // 2^32.
-//
-// The appid is compared while it is read rather than copied out: the loop
-// stores nothing, since stores at addresses that depend on the text
-// measurably changed the time of the loads around them.
 CtJsonWatermark CtJsonScanWatermark(absl::string_view text, std::size_t size,
                                     absl::string_view app_id);
 

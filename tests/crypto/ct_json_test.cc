@@ -292,6 +292,37 @@ TEST(CtJsonTest, ReadsBytesPastSizeAsSpaces) {
   EXPECT_EQ(CtJsonScanWatermark(doc, 0, kAppId).valid_mask, 0u);
 }
 
+// The scan copies and runs a text in chunks of 1 KiB: documents whose
+// watermark, appid, timestamp or end (and bytes past `size`) fall on either
+// side of a chunk boundary, at every offset, scan as short ones do.
+TEST(CtJsonTest, ScansLongDocumentsAcrossChunkBoundaries) {
+  const std::string watermark =
+      R"({"timestamp":-1477314187,"appid":"wx4f4bc4dec97d474b"})";
+  for (std::size_t pad : {std::size_t{900}, std::size_t{1900}}) {
+    for (std::size_t extra = 0; extra < 160; ++extra) {
+      const std::string doc =
+          absl::StrCat(R"({"p":")", std::string(pad + extra, 'x'),
+                       R"(","watermark":)", watermark, "}");
+      const CtJsonWatermark scan = Scan(doc);
+      EXPECT_NE(scan.valid_mask, 0u) << doc.size();
+      EXPECT_NE(scan.found_mask, 0u) << doc.size();
+      EXPECT_NE(scan.app_id_match_mask, 0u) << doc.size();
+      EXPECT_EQ(scan.timestamp, -1477314187) << doc.size();
+      EXPECT_EQ(Scan(doc, "wx4f4bc4dec97d474c").app_id_match_mask, 0u)
+          << doc.size();
+      EXPECT_EQ(Scan(doc, "xx4f4bc4dec97d474b").app_id_match_mask, 0u)
+          << doc.size();
+
+      // The same document followed by padding-like bytes, cut at its end.
+      const std::string text = doc + std::string(16, '\x10');
+      EXPECT_EQ(Scan(text).valid_mask, 0u) << doc.size();
+      const CtJsonWatermark cut = CtJsonScanWatermark(text, doc.size(), kAppId);
+      EXPECT_NE(cut.app_id_match_mask, 0u) << doc.size();
+      EXPECT_EQ(cut.timestamp, -1477314187) << doc.size();
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Extraction.
 
@@ -665,6 +696,14 @@ std::vector<std::string> Seeds() {
       R"({"n":[1e308,1e309,-1e400,123456789012345678901234567890],)" + ok + "}",
   };
   seeds.insert(seeds.end(), more.begin(), more.end());
+  // Longer than two of the scan's 1 KiB chunks, so that mutations land on
+  // either side of their boundaries.
+  std::string steps;
+  for (int i = 0; i < 60; ++i) {
+    absl::StrAppend(&steps, i == 0 ? "" : ",", R"({"timestamp":)",
+                    1445866601 + i * 86400, R"(,"step":)", i * 37, "}");
+  }
+  seeds.push_back(absl::StrCat(R"({"stepInfoList":[)", steps, "],", ok, "}"));
   return seeds;
 }
 
