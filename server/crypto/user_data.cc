@@ -95,7 +95,24 @@ const absl::Status& RejectedStatus() {
 
 absl::Status UserDataRejectedStatus() { return RejectedStatus(); }
 
-absl::StatusOr<UserData> DecryptUserData(const UserDataRequest& request) {
+namespace {
+
+// What decryption and the constant-time checks leave: the plaintext (wiped
+// unless `ok`), all ones in `ok` if it passed, the unpadded size and the
+// watermark's timestamp.
+struct Checked {
+  std::string plaintext;
+  std::uint64_t ok = 0;
+  std::size_t unpadded_size = 0;
+  std::int64_t timestamp = 0;
+};
+
+// Decodes, decrypts and checks `request` into `checked`. Returns an error
+// only for what is wrong before decryption (a public property of the
+// request); every later failure is a zero `checked.ok`. Its other buffers
+// (key, IV, ciphertext) are freed when it returns, whatever the outcome,
+// so that both outcomes leave the allocator in the same state.
+absl::Status DecryptAndCheck(const UserDataRequest& request, Checked& checked) {
   absl::StatusOr<SecretData> key = DecodeSixteenBytes(request.session_key);
   if (!key.ok()) {
     return PreDecryptError(
@@ -131,55 +148,66 @@ absl::StatusOr<UserData> DecryptUserData(const UserDataRequest& request) {
                            "max_age_seconds must not be negative");
   }
 
-  // From here on every failure returns UserDataRejectedStatus(), and the
-  // work done depends only on the ciphertext's length: the padding check,
-  // the JSON scan (which reads the pad bytes as spaces rather than stopping
-  // at the unpadded length, so a bad pad does the same work as a good one:
-  // Pkcs7CheckConstantTime then reports the full length) and the watermark
-  // comparison run in constant time, and both outcomes below do the same
-  // work up to the one branch that returns them.
-  std::string plaintext;
+  // From here on the work done depends only on the ciphertext's length:
+  // the padding check, the JSON scan (which reads the pad bytes as spaces
+  // rather than stopping at the unpadded length, so a bad pad does the same
+  // work as a good one: Pkcs7CheckConstantTime then reports the full
+  // length) and the watermark comparison run in constant time.
+  std::string& plaintext = checked.plaintext;
   if (!AesCbcDecryptNoPadding(SecretDataAsStringView(*key),
                               SecretDataAsStringView(*iv), *ciphertext,
                               plaintext)
            .ok()) {
-    return UserDataRejectedStatus();
+    // Sizes were checked above; this is OpenSSL failing (out of memory),
+    // rejected as any other failure.
+    plaintext.assign(ciphertext->size(), '\0');
+    return absl::OkStatus();
   }
   const Pkcs7Check pad = Pkcs7CheckConstantTime(plaintext, kAesBlockSize);
   const CtJsonWatermark scan =
       CtJsonScanWatermark(plaintext, pad.unpadded_size, request.app_id);
-  const std::uint64_t ok = pad.valid_mask & WatermarkMatches(scan, request);
-  const std::int64_t timestamp = scan.timestamp;
+  checked.ok = pad.valid_mask & WatermarkMatches(scan, request);
+  checked.unpadded_size = pad.unpadded_size;
+  checked.timestamp = scan.timestamp;
 
   // Wipes the ciphertext on success and the plaintext on failure: buffers of
   // the same length (the ciphertext is public; wiping it only keeps the
   // work equal).
-  const auto ok_pointer = static_cast<std::uintptr_t>(ok);
+  const auto ok_pointer = static_cast<std::uintptr_t>(checked.ok);
   const std::uintptr_t wipe =
       (reinterpret_cast<std::uintptr_t>(ciphertext->data()) & ok_pointer) |
       (reinterpret_cast<std::uintptr_t>(plaintext.data()) & ~ok_pointer);
   OPENSSL_cleanse(reinterpret_cast<void*>(wipe), ciphertext->size());
+  return absl::OkStatus();
+}
 
-  // Both outcomes are built, then one is returned: a reference to the
-  // rejection, and the result (whose app id is the request's, which the
-  // watermark's equals on success). Of the arrangements measured with
-  // bench/timing/user_data_timing.cc (valid_vs_other_app: same plaintext,
-  // different outcome), this one leaves the smallest difference: building
-  // the result only on success made success about 20 ns slower (an
-  // allocation on that path alone); what is left is that a failure frees
-  // the buffers a success hands to its caller. The outcome is what the
-  // caller receives anyway; branching on it here reveals nothing more.
+}  // namespace
+
+absl::StatusOr<UserData> DecryptUserData(const UserDataRequest& request) {
+  Checked checked;
+  absl::Status status = DecryptAndCheck(request, checked);
+  if (!status.ok()) return status;
+
+  // From here on every failure returns UserDataRejectedStatus(). Both
+  // outcomes build the same result, holding the same buffers (on failure,
+  // the wiped plaintext), and branch only to return it or the rejection: a
+  // failure frees those buffers here, a success where its caller destroys
+  // the result, after DecryptAndCheck freed the others in the same order
+  // for both. bench/timing/user_data_timing.cc times the call up to the
+  // result's destruction. The outcome is what the caller receives anyway;
+  // branching on it reveals nothing more.
+  const std::uint64_t ok = checked.ok;
   absl::Status rejected = RejectedStatus();
   UserData result;
   result.watermark_app_id.assign(request.app_id.data(), request.app_id.size());
-  result.watermark_timestamp = timestamp;
-  if (ok != 0) {
-    // Only here: std::string::resize branches on whether the size changes,
-    // that is, on whether the padding was valid.
-    plaintext.resize(pad.unpadded_size);
-    result.data = std::move(plaintext);
-    return result;
-  }
+  result.watermark_timestamp = checked.timestamp;
+  // The unpadded size on success, the whole (wiped) plaintext otherwise:
+  // resize shortens the string only on success.
+  std::string& plaintext = checked.plaintext;
+  const std::size_t size = plaintext.size();
+  plaintext.resize((checked.unpadded_size & ok) | (size & ~ok));
+  result.data = std::move(plaintext);
+  if (ok != 0) return result;
   return rejected;
 }
 
