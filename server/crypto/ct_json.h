@@ -1,5 +1,5 @@
-// A JSON validator and open-data watermark extractor whose running time
-// depends only on the length of its input, never on the bytes.
+// A JSON validator and open-data watermark extractor that runs the same
+// instructions for every input of a given length, whatever its bytes.
 //
 // Mini program open data decrypts to a JSON object carrying
 //
