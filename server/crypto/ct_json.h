@@ -85,8 +85,9 @@
 // automata run over the chunk: with stores in flight (the compiler's
 // register spills, the copy), a table load whose address matched a
 // store's in its low 12 bits was delayed, which made the time depend on
-// the text (bench/NOTES.md, "Timing"). What is left is how long loads take
-// depending on which table lines they hit; bench/timing/user_data_timing.cc
+// the text (bench/NOTES.md, "Timing"). A smaller difference between JSON
+// and text that is not JSON is left, from the loads' text-dependent
+// addresses or the values computed; bench/timing/user_data_timing.cc
 // measures it.
 #ifndef WXCRYPTO_SERVER_CRYPTO_CT_JSON_H_
 #define WXCRYPTO_SERVER_CRYPTO_CT_JSON_H_
