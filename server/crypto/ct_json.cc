@@ -147,10 +147,8 @@ constexpr std::array<std::uint16_t, 256> BuildByteInfo() {
 }
 
 // ---------------------------------------------------------------------------
-// States. The table starts zeroed, so every transition not listed is 0, a
-// transition to kError; BuildTransitions then turns each of those into
-// kErrorEntry, which sets the sticky error and goes on as if in a string
-// value. kError itself is never entered.
+// States. kError must be 0: the table starts zeroed, so every transition not
+// listed leads to it, and all of its own transitions stay in it.
 
 enum State : std::uint8_t {
   kError,
@@ -266,7 +264,6 @@ enum Event : std::uint8_t {
 //   26-29 extraction event (before the additions above)
 //   30    the byte belongs to a string value's content or to a number's
 //         integer part
-//   31    error: the byte is not allowed here
 using Entry = std::uint32_t;
 using Table = std::array<Entry, kStateCount * kClassStride>;
 
@@ -283,11 +280,6 @@ constexpr Entry kRowMask = 0xfff0;
 constexpr int kTrieKeep = 12;
 constexpr int kTrieReset = 13;
 static_assert(kStateCount * kClassStride <= kRowMask, "rows must fit");
-
-// What a byte that is not allowed where it stands leads to: the error bit,
-// and string content with the trie node kept.
-constexpr Entry kErrorEntry = static_cast<Entry>(kStr * kClassStride) |
-                              Bit(31) | (static_cast<Entry>(kTrieKeep) << 19);
 
 // Adds a transition; the trie column, name end, event (except value
 // starts) and data bits follow from the two states.
@@ -470,14 +462,6 @@ constexpr Table BuildTransitions() {
   SetStringContent(t, kNameStr, kNameNeed1, kNameNeed2, kNameNeed3, kNameE0,
                    kNameED, kNameF0, kNameF4);
   Set(t, kNameStr, kQuote, kColonNext);
-  // An error is recorded, and the scan goes on as if inside a string value
-  // rather than in an error state of its own: text that is not JSON then
-  // reads the table rows that JSON text reads most. With a row of its own,
-  // whose lines such text then read for every byte, its time was
-  // measurably different (bench/NOTES.md, "Timing").
-  for (Entry& entry : t) {
-    if (entry == 0) entry = kErrorEntry;
-  }
   return t;
 }
 
@@ -783,8 +767,7 @@ __attribute__((noinline)) std::uint64_t RunAutomata(Automata& automata,
           ((((e & top_is_array) | (pop & depth_is_1)) & 1) * kClassStride);
     const std::uint64_t error =
         (((e >> 16) & (top_is_array + 1)) |  // the wrong container
-         (push & (stack >> 63)) |            // a 64th level
-         (e >> 31))                          // a byte not allowed here
+         (push & (stack >> 63)))             // a 64th level
         << 60;
     stack = ((stack << push) | ((e >> 2) & 1)) >> pop;
 

@@ -14,10 +14,9 @@
 //
 //   - a table-driven pushdown automaton: each byte is mapped to one of 45
 //     byte classes, then (state, class) to the next state and a set of
-//     flags. A byte not allowed where it stands sets a sticky error bit,
-//     and the automaton goes on as if inside a string. Strings (escapes,
-//     UTF-8), numbers, literals and whitespace are states of the automaton;
-//     objects and arrays are a 64-bit stack of container kinds (bit k: the
+//     flags. State 0 is a sticky error state. Strings (escapes, UTF-8),
+//     numbers, literals and whitespace are states of the automaton; objects
+//     and arrays are a 64-bit stack of container kinds (bit k: the
 //     container k levels up is an array) above a sentinel bit that marks
 //     the depth, updated by shifts of the flags on every byte. A bracket
 //     that closes the other kind of container, or one level too many, sets
