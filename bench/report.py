@@ -252,6 +252,15 @@ def main():
     ]
     for t in targets:
         lines.append(f"| {t['target']} | {t['measured']} | {t['limit']} | {yes_no(t['held'])} |")
+    # References for the timing rows (not targets): the method's noise floor
+    # and AES-NI decryption alone on data of different content.
+    diagnostics = timing.get("diagnostics", {})
+    references = [f"{name.replace('_', ' ')} {value['max_abs_t']:.2f}"
+                  for name, value in diagnostics.items()
+                  if isinstance(value, dict) and "max_abs_t" in value]
+    if references:
+        lines += ["", "Timing references (Welch |t|, not targets): " +
+                  "; ".join(references) + "."]
     lines += [
         "",
         "Core operations, median CPU time per call over "

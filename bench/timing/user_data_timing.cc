@@ -38,7 +38,13 @@
 // response anyway; the padding-oracle property is about failures among
 // themselves.) Also bad_padding_vs_bad_padding, an A/A test: both sides
 // are the same input, so its |t| is the noise floor of the method on the
-// machine it runs on.
+// machine it runs on. And aes_zeros_vs_ones, aes_bad_padding_vs_not_json:
+// AES-CBC decryption alone (the provider's, AES-NI) of ciphertexts whose
+// plaintexts are all zero bits vs all one bits, and those of two of the
+// classes above. AES-NI runs the same instructions for any data, so what
+// these show is the machine's own data dependence (power and clock
+// frequency follow the bits being processed), a floor no code that
+// handles those bytes can go below.
 //
 // Each call's input is first copied into one shared buffer, outside the
 // timed region, so that a class does not come with its own buffer address
@@ -58,7 +64,9 @@
 //    "valid_vs_bad_padding":{"max_abs_t":..,"mean_ns":[a,b],
 //                            "fast_half_mean_ns":[a,b]}, ...,
 //    "diagnostics":{"valid_vs_other_app":{..},
-//                   "bad_padding_vs_bad_padding":{..},"scan_only":{..}},
+//                   "bad_padding_vs_bad_padding":{..},
+//                   "aes_zeros_vs_ones":{..},
+//                   "aes_bad_padding_vs_not_json":{..},"scan_only":{..}},
 //    "threshold":4.5}
 // It is run by bench/run.sh, not by the test command: timing on a shared
 // 2-core machine is too noisy for a pass/fail unit test.
@@ -87,7 +95,16 @@ constexpr char kAppId[] = "wx4f4bc4dec97d474b";
 constexpr char kOtherAppId[] = "wx0000000000000000";
 constexpr int kPercentiles = 10;
 
-enum Class { kValid, kBadPadding, kBadWatermark, kNotJson, kOtherApp };
+enum Class {
+  kValid,
+  kBadPadding,
+  kBadWatermark,
+  kNotJson,
+  kOtherApp,
+  kZeros,
+  kOnes,
+  kClassCount
+};
 
 struct Welch {
   double n[2] = {0, 0};
@@ -181,6 +198,8 @@ struct Variant {
   std::string encrypted_data;
   std::string iv;
   std::string plaintext;
+  std::string raw_ciphertext;
+  std::string raw_iv;
 };
 
 class Bench {
@@ -197,7 +216,7 @@ class Bench {
       garbage[i] = static_cast<char>('A' + (i * 7) % 26);
     }
     std::mt19937_64 rng(1121);
-    variants_.assign(5, {});
+    variants_.assign(kClassCount, {});
     for (std::size_t k = 0; k < ciphertexts_; ++k) {
       std::string iv(16, 'i');
       if (k > 0) {
@@ -211,16 +230,22 @@ class Bench {
       const std::string bad_watermark =
           *AesCbcPkcs7Encrypt(kKey, iv, Plaintext(kOtherAppId));
       const std::string not_json = *AesCbcPkcs7Encrypt(kKey, iv, garbage);
+      const std::string zeros =
+          *AesCbcPkcs7Encrypt(kKey, iv, std::string(garbage.size(), '\0'));
+      const std::string ones =
+          *AesCbcPkcs7Encrypt(kKey, iv, std::string(garbage.size(), '\xff'));
       if (bad_watermark.size() != valid.size() ||
           not_json.size() != valid.size()) {
         return false;
       }
-      const std::string ciphertexts[5] = {valid, bad_padding, bad_watermark,
-                                          not_json, valid};
-      for (int c = 0; c < 5; ++c) {
+      const std::string ciphertexts[kClassCount] = {
+          valid, bad_padding, bad_watermark, not_json, valid, zeros, ones};
+      for (int c = 0; c < kClassCount; ++c) {
         Variant variant;
         variant.encrypted_data = Base64Encode(ciphertexts[c]);
         variant.iv = Base64Encode(iv);
+        variant.raw_ciphertext = ciphertexts[c];
+        variant.raw_iv = iv;
         if (!AesCbcDecryptNoPadding(kKey, iv, ciphertexts[c], variant.plaintext)
                  .ok()) {
           return false;
@@ -229,6 +254,8 @@ class Bench {
       }
     }
     encoded_buffer_.assign(variants_[0][0].encrypted_data.size(), '\0');
+    ciphertext_buffer_.assign(variants_[0][0].raw_ciphertext.size(), '\0');
+    raw_iv_buffer_.assign(16, '\0');
     iv_buffer_.assign(variants_[0][0].iv.size(), '\0');
     plaintext_buffer_.assign(variants_[0][0].plaintext.size(), '\0');
     return true;
@@ -258,6 +285,30 @@ class Bench {
       if (ok != (classes[c] == kValid)) std::abort();
     };
     return Measure(prepare, call, finish, measurements, rng);
+  }
+
+  // AES-CBC decryption alone (the provider's, with AES-NI), on the raw
+  // ciphertexts of classes a and b: code that is constant-time by design,
+  // so its |t| between plaintexts of different content is what the machine
+  // itself adds (data-dependent power and frequency; see bench/NOTES.md,
+  // "Timing").
+  Result Aes(Class a, Class b, std::size_t measurements, std::mt19937_64& rng) {
+    const Class classes[2] = {a, b};
+    std::string out(ciphertext_buffer_.size(), '\0');
+    auto prepare = [&](int c) {
+      const Variant& variant = Pick(classes[c], rng);
+      std::memcpy(ciphertext_buffer_.data(), variant.raw_ciphertext.data(),
+                  ciphertext_buffer_.size());
+      std::memcpy(raw_iv_buffer_.data(), variant.raw_iv.data(), 16);
+    };
+    auto call = [&](int) {
+      if (!AesCbcDecryptNoPadding(kKey, raw_iv_buffer_, ciphertext_buffer_, out)
+               .ok()) {
+        std::abort();
+      }
+    };
+    return Measure(
+        prepare, call, [](int) {}, measurements, rng);
   }
 
   // The padding check and the JSON scan alone, on the decrypted plaintexts
@@ -292,6 +343,8 @@ class Bench {
   std::string session_key_;
   std::vector<std::vector<Variant>> variants_;  // by Class
   std::string encoded_buffer_;
+  std::string ciphertext_buffer_;
+  std::string raw_iv_buffer_;
   std::string iv_buffer_;
   std::string plaintext_buffer_;
 };
@@ -364,7 +417,12 @@ int Run(std::size_t measurements, std::size_t ciphertexts, bool scan,
              bench.Decrypt(kValid, kOtherApp, measurements, rng)),
       ",",
       Format(kAllPairs[5].name,
-             bench.Decrypt(kBadPadding, kBadPadding, measurements, rng)));
+             bench.Decrypt(kBadPadding, kBadPadding, measurements, rng)),
+      ",",
+      Format("aes_zeros_vs_ones", bench.Aes(kZeros, kOnes, measurements, rng)),
+      ",",
+      Format("aes_bad_padding_vs_not_json",
+             bench.Aes(kBadPadding, kNotJson, measurements, rng)));
   if (scan) {
     std::string scans;
     for (const Pair& pair : kPairs) {
