@@ -9,6 +9,14 @@
 // at several percentiles, and runs Welch's t-test per percentile. |t| above
 // 4.5 means the classes are distinguishable with high confidence.
 //
+// What is timed is DecryptUserDataConstantTime, which returns the outcome
+// as a mask rather than branching on it, up to the destruction of what it
+// returns: all the work DecryptUserData does before that branch.
+// DecryptUserData itself (the branch, and a StatusOr holding the data or
+// the rejection) is timed only as a diagnostic, valid_vs_other_app_status_or:
+// it takes different paths for the two outcomes by design, and reveals
+// only the outcome, which the response carries anyway.
+//
 // Classes (all share the key and the length):
 //   valid         decrypts, pads and verifies;
 //   bad_padding   `valid` with one bit flipped in the second-to-last block,
@@ -32,10 +40,11 @@
 //
 // Pairs held to |t| < 4.5: valid_vs_bad_padding, bad_padding_vs_bad_watermark,
 // bad_padding_vs_not_json and bad_watermark_vs_not_json. Under
-// "diagnostics": valid_vs_other_app, which differs only in the outcome: it
-// measures what returning a UserData instead of the rejection costs, apart
-// from anything the plaintext does. (Success and failure are visible in the
-// response anyway; the padding-oracle property is about failures among
+// "diagnostics": valid_vs_other_app, which differs only in the outcome, and
+// valid_vs_other_app_status_or, the same through DecryptUserData: what
+// returning a UserData instead of the rejection costs, apart from anything
+// the plaintext does. (Success and failure are visible in the response
+// anyway; the padding-oracle property is about failures among
 // themselves.) Also bad_padding_vs_bad_padding, an A/A test: both sides
 // are the same input, so its |t| is the noise floor of the method on the
 // machine it runs on. And aes_zeros_vs_ones, aes_bad_padding_vs_not_json:
@@ -64,6 +73,7 @@
 //    "valid_vs_bad_padding":{"max_abs_t":..,"mean_ns":[a,b],
 //                            "fast_half_mean_ns":[a,b]}, ...,
 //    "diagnostics":{"valid_vs_other_app":{..},
+//                   "valid_vs_other_app_status_or":{..},
 //                   "bad_padding_vs_bad_padding":{..},
 //                   "aes_zeros_vs_ones":{..},
 //                   "aes_bad_padding_vs_not_json":{..},"scan_only":{..}},
@@ -261,26 +271,37 @@ class Bench {
     return true;
   }
 
-  // DecryptUserData on classes a and b.
+  // DecryptUserDataConstantTime on classes a and b or, with `status_or`,
+  // DecryptUserData: the same followed by the branch on the outcome.
   Result Decrypt(Class a, Class b, std::size_t measurements,
-                 std::mt19937_64& rng) {
+                 std::mt19937_64& rng, bool status_or = false) {
     UserDataRequest request;
     request.session_key = session_key_;
     request.iv = iv_buffer_;
     request.encrypted_data = encoded_buffer_;
+    request.app_id = app_id_buffer_;
     const Class classes[2] = {a, b};
     auto prepare = [&](int c) {
       const Variant& variant = Pick(classes[c], rng);
       std::memcpy(encoded_buffer_.data(), variant.encrypted_data.data(),
                   encoded_buffer_.size());
       std::memcpy(iv_buffer_.data(), variant.iv.data(), iv_buffer_.size());
-      request.app_id = classes[c] == kOtherApp ? kOtherAppId : kAppId;
+      std::memcpy(app_id_buffer_.data(),
+                  classes[c] == kOtherApp ? kOtherAppId : kAppId,
+                  app_id_buffer_.size());
     };
-    // The result is destroyed inside the timed region: the service destroys
-    // it before it answers, so a client's measurement includes it, and it
-    // is where a success frees the buffers a failure frees in the call.
+    // The outcome is destroyed inside the timed region: the service destroys
+    // it before it answers, so a client's measurement includes it.
     bool ok = false;
-    auto call = [&](int) { ok = DecryptUserData(request).ok(); };
+    auto call = [&](int) {
+      if (status_or) {
+        ok = DecryptUserData(request).ok();
+        return;
+      }
+      UserDataOutcome outcome;
+      if (!DecryptUserDataConstantTime(request, &outcome).ok()) std::abort();
+      ok = outcome.ok_mask != 0;
+    };
     auto finish = [&](int c) {
       if (ok != (classes[c] == kValid)) std::abort();
     };
@@ -347,6 +368,7 @@ class Bench {
   std::string raw_iv_buffer_;
   std::string iv_buffer_;
   std::string plaintext_buffer_;
+  std::string app_id_buffer_ = kAppId;  // kOtherAppId has the same length
 };
 
 struct Pair {
@@ -415,6 +437,10 @@ int Run(std::size_t measurements, std::size_t ciphertexts, bool scan,
       &out, ",\"diagnostics\":{",
       Format(kAllPairs[4].name,
              bench.Decrypt(kValid, kOtherApp, measurements, rng)),
+      ",",
+      Format("valid_vs_other_app_status_or",
+             bench.Decrypt(kValid, kOtherApp, measurements, rng,
+                           /*status_or=*/true)),
       ",",
       Format(kAllPairs[5].name,
              bench.Decrypt(kBadPadding, kBadPadding, measurements, rng)),

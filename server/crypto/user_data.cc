@@ -1,7 +1,5 @@
 #include "server/crypto/user_data.h"
 
-#include <openssl/crypto.h>
-
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -170,45 +168,53 @@ absl::Status DecryptAndCheck(const UserDataRequest& request, Checked& checked) {
   checked.unpadded_size = pad.unpadded_size;
   checked.timestamp = scan.timestamp;
 
-  // Wipes the ciphertext on success and the plaintext on failure: buffers of
-  // the same length (the ciphertext is public; wiping it only keeps the
-  // work equal).
-  const auto ok_pointer = static_cast<std::uintptr_t>(checked.ok);
-  const std::uintptr_t wipe =
-      (reinterpret_cast<std::uintptr_t>(ciphertext->data()) & ok_pointer) |
-      (reinterpret_cast<std::uintptr_t>(plaintext.data()) & ~ok_pointer);
-  OPENSSL_cleanse(reinterpret_cast<void*>(wipe), ciphertext->size());
+  // Wipes the plaintext on failure, with the same stores on success: every
+  // byte is ANDed with the outcome (the barrier keeps the compiler from
+  // turning the mask back into a branch).
+  std::uint64_t keep = checked.ok;
+  __asm__("" : "+r"(keep));
+  const auto keep_byte = static_cast<unsigned char>(keep);
+  for (char& c : plaintext) {
+    c = static_cast<char>(static_cast<unsigned char>(c) & keep_byte);
+  }
   return absl::OkStatus();
 }
 
 }  // namespace
 
-absl::StatusOr<UserData> DecryptUserData(const UserDataRequest& request) {
+absl::Status DecryptUserDataConstantTime(const UserDataRequest& request,
+                                         UserDataOutcome* outcome) {
+  *outcome = UserDataOutcome();
   Checked checked;
   absl::Status status = DecryptAndCheck(request, checked);
   if (!status.ok()) return status;
 
-  // From here on every failure returns UserDataRejectedStatus(). Both
-  // outcomes build the same result, holding the same buffers (on failure,
-  // the wiped plaintext), and branch only to return it or the rejection: a
-  // failure frees those buffers here, a success where its caller destroys
-  // the result, after DecryptAndCheck freed the others in the same order
-  // for both. bench/timing/user_data_timing.cc times the call up to the
-  // result's destruction. The outcome is what the caller receives anyway;
-  // branching on it reveals nothing more.
+  // Both outcomes leave the same buffers: the app id, and the plaintext,
+  // unpadded on success, wiped and one byte short on failure (so that
+  // resize shortens it, taking the same path, in both: a valid padding is
+  // at least one byte), freed when the caller destroys `outcome`, after
+  // DecryptAndCheck freed the others in the same order for both.
   const std::uint64_t ok = checked.ok;
-  absl::Status rejected = RejectedStatus();
-  UserData result;
-  result.watermark_app_id.assign(request.app_id.data(), request.app_id.size());
-  result.watermark_timestamp = checked.timestamp;
-  // The unpadded size on success, the whole (wiped) plaintext otherwise:
-  // resize shortens the string only on success.
+  outcome->ok_mask = ok;
+  UserData& data = outcome->data;
+  data.watermark_app_id.assign(request.app_id.data(), request.app_id.size());
+  data.watermark_timestamp = static_cast<std::int64_t>(
+      static_cast<std::uint64_t>(checked.timestamp) & ok);
   std::string& plaintext = checked.plaintext;
   const std::size_t size = plaintext.size();
-  plaintext.resize((checked.unpadded_size & ok) | (size & ~ok));
-  result.data = std::move(plaintext);
-  if (ok != 0) return result;
-  return rejected;
+  plaintext.resize((checked.unpadded_size & ok) | ((size - 1) & ~ok));
+  data.data = std::move(plaintext);
+  return status;
+}
+
+absl::StatusOr<UserData> DecryptUserData(const UserDataRequest& request) {
+  UserDataOutcome outcome;
+  absl::Status status = DecryptUserDataConstantTime(request, &outcome);
+  if (!status.ok()) return status;
+  // The outcome is what the caller receives anyway: branching on it here
+  // reveals nothing more. Every failure returns UserDataRejectedStatus().
+  if (outcome.ok_mask == 0) return RejectedStatus();
+  return std::move(outcome.data);
 }
 
 }  // namespace wxcrypto

@@ -55,6 +55,27 @@ struct UserDataRequest {
 // -41003 USER_DATA_INVALID with one fixed message (UserDataRejectedStatus()).
 absl::StatusOr<UserData> DecryptUserData(const UserDataRequest& request);
 
+// What DecryptUserDataConstantTime leaves.
+struct UserDataOutcome {
+  // All ones if the data decrypted, was padded and verified; zero if not. A
+  // mask, so that code can combine it without branching.
+  std::uint64_t ok_mask = 0;
+  // On success, what DecryptUserData returns. On failure, `data` holds the
+  // wiped plaintext (zero bytes, one fewer than were decrypted) and the
+  // watermark fields hold request.app_id and 0: never pass them on.
+  UserData data;
+};
+
+// The constant-time part of DecryptUserData, which returns its outcome as a
+// value rather than branching on it. Returns the errors before decryption
+// (as DecryptUserData); otherwise OK, whether or not the data verified:
+// `outcome->ok_mask` says. From decryption to the return, and in destroying
+// `*outcome` (the same buffers, of the same sizes, for both outcomes), the
+// work depends only on the ciphertext's length. DecryptUserData is this
+// followed by the branch on the outcome; bench/timing measures this.
+absl::Status DecryptUserDataConstantTime(const UserDataRequest& request,
+                                         UserDataOutcome* outcome);
+
 // The single status every post-decryption failure returns.
 absl::Status UserDataRejectedStatus();
 

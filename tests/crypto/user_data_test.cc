@@ -1,5 +1,6 @@
 #include "server/crypto/user_data.h"
 
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -267,6 +268,50 @@ TEST(UserDataTest, EveryPostDecryptionFailureIsTheSameError) {
     EXPECT_EQ(GetWxErrorCode(status), GetWxErrorCode(expected)) << name;
     EXPECT_EQ(GetErrorReason(status), GetErrorReason(expected)) << name;
   }
+}
+
+TEST(UserDataTest, ConstantTimeOutcomeOfAFailureIsWipedAndMasked) {
+  std::vector<std::string> storage;
+  for (const auto& [name, request] : PostDecryptionFailures(storage)) {
+    UserDataOutcome outcome;
+    outcome.ok_mask = ~std::uint64_t{0};
+    outcome.data.watermark_timestamp = 7;
+    ASSERT_THAT(DecryptUserDataConstantTime(request, &outcome), IsOk()) << name;
+    EXPECT_EQ(outcome.ok_mask, 0u) << name;
+    // The decrypted length less one, every byte zero.
+    const std::size_t decrypted = Base64Decode(request.encrypted_data)->size();
+    EXPECT_EQ(outcome.data.data, std::string(decrypted - 1, '\0')) << name;
+    EXPECT_EQ(outcome.data.watermark_app_id, request.app_id) << name;
+    EXPECT_EQ(outcome.data.watermark_timestamp, 0) << name;
+  }
+}
+
+TEST(UserDataTest, ConstantTimeOutcomeOfASuccessIsWhatDecryptUserDataReturns) {
+  const std::string sealed = Seal(WithWatermark(kAppId, kWatermarkTime));
+  const UserDataRequest request = Request(sealed);
+  UserDataOutcome outcome;
+  ASSERT_THAT(DecryptUserDataConstantTime(request, &outcome), IsOk());
+  EXPECT_EQ(outcome.ok_mask, ~std::uint64_t{0});
+  const absl::StatusOr<UserData> data = DecryptUserData(request);
+  ASSERT_THAT(data, IsOk());
+  EXPECT_EQ(outcome.data.data, WithWatermark(kAppId, kWatermarkTime));
+  EXPECT_EQ(outcome.data.data, data->data);
+  EXPECT_EQ(outcome.data.watermark_app_id, data->watermark_app_id);
+  EXPECT_EQ(outcome.data.watermark_timestamp, kWatermarkTime);
+}
+
+TEST(UserDataTest, ConstantTimeReturnsPreDecryptionErrorsAndClearsTheOutcome) {
+  const std::string sealed = Seal(WithWatermark(kAppId, kWatermarkTime));
+  UserDataOutcome outcome;
+  ASSERT_THAT(DecryptUserDataConstantTime(Request(sealed), &outcome), IsOk());
+  UserDataRequest request = Request(sealed);
+  request.iv = "r7BXXKkLb8qrSNn05n0qiA";
+  EXPECT_THAT(DecryptUserDataConstantTime(request, &outcome),
+              WxStatusIs(absl::StatusCode::kInvalidArgument,
+                         WxErrorCode::kUserDataIllegalIv, reason::kIvInvalid));
+  EXPECT_EQ(outcome.ok_mask, 0u);
+  EXPECT_EQ(outcome.data.data, "");
+  EXPECT_EQ(outcome.data.watermark_app_id, "");
 }
 
 TEST(UserDataTest, RejectsSessionKeyThatIsNot16BytesOfBase64) {

@@ -72,6 +72,24 @@ std::optional<std::string> DecodeSixteen(absl::string_view text) {
 void CheckCall(const UserDataRequest& request) {
   const absl::StatusOr<UserData> got = DecryptUserData(request);
 
+  // The constant-time part agrees: the same pre-decryption error, or OK
+  // with the outcome as a mask, the result on success, only zero bytes
+  // and no timestamp on failure.
+  UserDataOutcome outcome;
+  const absl::Status status = DecryptUserDataConstantTime(request, &outcome);
+  if (!status.ok()) {
+    FUZZ_CHECK(!got.ok() && status == got.status());
+    FUZZ_CHECK(outcome.ok_mask == 0 && outcome.data.data.empty());
+  } else if (outcome.ok_mask == 0) {
+    FUZZ_CHECK(!got.ok() && got.status() == UserDataRejectedStatus());
+    FUZZ_CHECK(outcome.data.data.find_first_not_of('\0') == std::string::npos);
+    FUZZ_CHECK(outcome.data.watermark_timestamp == 0);
+  } else {
+    FUZZ_CHECK(outcome.ok_mask == ~std::uint64_t{0});
+    FUZZ_CHECK(got.ok() && outcome.data.data == got->data &&
+               outcome.data.watermark_timestamp == got->watermark_timestamp);
+  }
+
   // The documented pre-decryption errors, in order.
   auto pre = [&](WxErrorCode code, absl::string_view reason) {
     FUZZ_CHECK(!got.ok());
