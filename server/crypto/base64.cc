@@ -1,6 +1,5 @@
 #include "server/crypto/base64.h"
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -19,17 +18,43 @@ namespace {
 
 constexpr char kAlphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-constexpr std::uint8_t kInvalid = 0xff;
+constexpr std::uint32_t kInvalid = 0xff;
 
-constexpr std::array<std::uint8_t, 256> MakeDecodeTable() {
-  std::array<std::uint8_t, 256> table{};
-  for (auto& entry : table) entry = kInvalid;
-  for (std::uint8_t i = 0; i < 64; ++i) {
-    table[static_cast<unsigned char>(kAlphabet[i])] = i;
-  }
-  return table;
+// All ones if lo <= c <= hi, else zero, without a branch or a table:
+// c - lo and hi - c both have bit 8 clear exactly then (c, lo, hi < 256).
+constexpr std::uint32_t InRange(std::uint32_t c, std::uint32_t lo,
+                                std::uint32_t hi) {
+  return (((c - lo) | (hi - c)) >> 8 & 1) - 1;
 }
-constexpr std::array<std::uint8_t, 256> kDecodeTable = MakeDecodeTable();
+
+// The 6-bit value of a base64 character, or kInvalid, computed with masks
+// rather than looked up: a table indexed by the character would put every
+// secret decoded here (session_key, EncodingAESKey) into the addresses of
+// its loads, which a cache-timing observer can see (as BoringSSL's
+// constant-time base64 decoder avoids).
+constexpr std::uint32_t DecodeChar(std::uint8_t character) {
+  const std::uint32_t c = character;
+  const std::uint32_t upper = InRange(c, 'A', 'Z');
+  const std::uint32_t lower = InRange(c, 'a', 'z');
+  const std::uint32_t digit = InRange(c, '0', '9');
+  const std::uint32_t plus = InRange(c, '+', '+');
+  const std::uint32_t slash = InRange(c, '/', '/');
+  const std::uint32_t valid = upper | lower | digit | plus | slash;
+  return (upper & (c - 'A')) | (lower & (c - 'a' + 26)) |
+         (digit & (c - '0' + 52)) | (plus & 62) | (slash & 63) |
+         (~valid & kInvalid);
+}
+
+constexpr bool DecodeCharMatchesTheAlphabet() {
+  for (std::uint32_t i = 0; i < 64; ++i) {
+    if (DecodeChar(static_cast<std::uint8_t>(kAlphabet[i])) != i) return false;
+  }
+  return DecodeChar('=') == kInvalid && DecodeChar('@') == kInvalid &&
+         DecodeChar('[') == kInvalid && DecodeChar('`') == kInvalid &&
+         DecodeChar('{') == kInvalid && DecodeChar(0) == kInvalid &&
+         DecodeChar(0xff) == kInvalid;
+}
+static_assert(DecodeCharMatchesTheAlphabet());
 
 // Returns the decoded size of well-formed `encoded`, or an error.
 absl::StatusOr<std::size_t> DecodedSize(absl::string_view encoded) {
@@ -50,10 +75,10 @@ bool DecodeQuadsPortable(const std::uint8_t* in, std::size_t quads,
                          std::uint8_t* out) {
   std::uint32_t bad = 0;
   for (std::size_t q = 0; q < quads; ++q, in += 4, out += 3) {
-    const std::uint32_t a = kDecodeTable[in[0]];
-    const std::uint32_t b = kDecodeTable[in[1]];
-    const std::uint32_t c = kDecodeTable[in[2]];
-    const std::uint32_t d = kDecodeTable[in[3]];
+    const std::uint32_t a = DecodeChar(in[0]);
+    const std::uint32_t b = DecodeChar(in[1]);
+    const std::uint32_t c = DecodeChar(in[2]);
+    const std::uint32_t d = DecodeChar(in[3]);
     bad |= a | b | c | d;
     const std::uint32_t triple = (a << 18) | (b << 12) | (c << 6) | d;
     out[0] = static_cast<std::uint8_t>(triple >> 16);
@@ -157,22 +182,22 @@ bool DecodeInto(absl::string_view encoded, std::uint8_t* out,
   out += 3 * full_quads;
 
   // The last quad: "xxxx", "xxx=" or "xx==".
-  const std::uint32_t a = kDecodeTable[in[0]];
-  const std::uint32_t b = kDecodeTable[in[1]];
+  const std::uint32_t a = DecodeChar(in[0]);
+  const std::uint32_t b = DecodeChar(in[1]);
   if ((a | b) & 0x80) return false;
   if (in[2] == '=') {
     if (in[3] != '=') return false;
     out[0] = static_cast<std::uint8_t>((a << 2) | (b >> 4));
     return true;
   }
-  const std::uint32_t c = kDecodeTable[in[2]];
+  const std::uint32_t c = DecodeChar(in[2]);
   if (c & 0x80) return false;
   if (in[3] == '=') {
     out[0] = static_cast<std::uint8_t>((a << 2) | (b >> 4));
     out[1] = static_cast<std::uint8_t>((b << 4) | (c >> 2));
     return true;
   }
-  const std::uint32_t d = kDecodeTable[in[3]];
+  const std::uint32_t d = DecodeChar(in[3]);
   if (d & 0x80) return false;
   const std::uint32_t triple = (a << 18) | (b << 12) | (c << 6) | d;
   out[0] = static_cast<std::uint8_t>(triple >> 16);

@@ -7,6 +7,11 @@
 // character is accepted. As in every mainstream decoder, the unused low bits
 // of the last symbol are ignored (WeChat's own sample EncodingAESKey ends in a
 // symbol with non-zero unused bits).
+//
+// Decoding never indexes a table with a character, nor branches on one but
+// to tell padding and invalid input: what a cache-timing observer sees does
+// not depend on the decoded bytes, which are often secrets (session_key,
+// EncodingAESKey).
 #ifndef WXCRYPTO_SERVER_CRYPTO_BASE64_H_
 #define WXCRYPTO_SERVER_CRYPTO_BASE64_H_
 
