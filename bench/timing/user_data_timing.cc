@@ -53,7 +53,10 @@
 // classes above. AES-NI runs the same instructions for any data, so what
 // these show is the machine's own data dependence (power and clock
 // frequency follow the bits being processed), a floor no code that
-// handles those bytes can go below.
+// handles those bytes can go below. And fixed_address_bad_padding_vs_not_json:
+// a hash over the two classes' plaintexts that takes about as long as the
+// scan and whose loads have fixed addresses: what work on those bytes shows
+// when no address depends on them.
 //
 // Each call's input is first copied into one shared buffer, outside the
 // timed region, so that a class does not come with its own buffer address
@@ -76,7 +79,9 @@
 //                   "valid_vs_other_app_status_or":{..},
 //                   "bad_padding_vs_bad_padding":{..},
 //                   "aes_zeros_vs_ones":{..},
-//                   "aes_bad_padding_vs_not_json":{..},"scan_only":{..}},
+//                   "aes_bad_padding_vs_not_json":{..},
+//                   "fixed_address_bad_padding_vs_not_json":{..},
+//                   "scan_only":{..}},
 //    "threshold":4.5}
 // It is run by bench/run.sh, not by the test command: timing on a shared
 // 2-core machine is too noisy for a pass/fail unit test.
@@ -332,6 +337,35 @@ class Bench {
         prepare, call, [](int) {}, measurements, rng);
   }
 
+  // A control for the scan: work on the decrypted plaintexts of classes a
+  // and b (through one shared buffer) for about as long as the scan takes,
+  // whose values follow every byte but whose loads have fixed addresses
+  // (a multiply-xorshift hash, six passes). The scan differs from it in its
+  // table loads, whose addresses depend on the text.
+  Result FixedAddressControl(Class a, Class b, std::size_t measurements,
+                             std::mt19937_64& rng) {
+    const Class classes[2] = {a, b};
+    auto prepare = [&](int c) {
+      const Variant& variant = Pick(classes[c], rng);
+      std::memcpy(plaintext_buffer_.data(), variant.plaintext.data(),
+                  plaintext_buffer_.size());
+    };
+    auto call = [&](int) {
+      const auto* bytes =
+          reinterpret_cast<const unsigned char*>(plaintext_buffer_.data());
+      std::uint64_t hash = 0;
+      for (int pass = 0; pass < 6; ++pass) {
+        for (std::size_t i = 0; i < plaintext_buffer_.size(); ++i) {
+          hash = (hash ^ bytes[i]) * 0x100000001b3;
+          hash ^= hash >> 29;
+        }
+      }
+      __asm__ volatile("" : : "r"(hash) : "memory");
+    };
+    return Measure(
+        prepare, call, [](int) {}, measurements, rng);
+  }
+
   // The padding check and the JSON scan alone, on the decrypted plaintexts
   // of classes a and b.
   Result Scan(Class a, Class b, std::size_t measurements,
@@ -448,7 +482,11 @@ int Run(std::size_t measurements, std::size_t ciphertexts, bool scan,
       Format("aes_zeros_vs_ones", bench.Aes(kZeros, kOnes, measurements, rng)),
       ",",
       Format("aes_bad_padding_vs_not_json",
-             bench.Aes(kBadPadding, kNotJson, measurements, rng)));
+             bench.Aes(kBadPadding, kNotJson, measurements, rng)),
+      ",",
+      Format(
+          "fixed_address_bad_padding_vs_not_json",
+          bench.FixedAddressControl(kBadPadding, kNotJson, measurements, rng)));
   if (scan) {
     std::string scans;
     for (const Pair& pair : kPairs) {
