@@ -344,51 +344,57 @@ class Bench {
   // table loads, whose addresses depend on the text.
   Result FixedAddressControl(Class a, Class b, std::size_t measurements,
                              std::mt19937_64& rng) {
-    const Class classes[2] = {a, b};
-    auto prepare = [&](int c) {
-      const Variant& variant = Pick(classes[c], rng);
-      std::memcpy(plaintext_buffer_.data(), variant.plaintext.data(),
-                  plaintext_buffer_.size());
-    };
-    auto call = [&](int) {
-      const auto* bytes =
-          reinterpret_cast<const unsigned char*>(plaintext_buffer_.data());
-      std::uint64_t hash = 0;
-      for (int pass = 0; pass < 6; ++pass) {
-        for (std::size_t i = 0; i < plaintext_buffer_.size(); ++i) {
-          hash = (hash ^ bytes[i]) * 0x100000001b3;
-          hash ^= hash >> 29;
-        }
-      }
-      __asm__ volatile("" : : "r"(hash) : "memory");
-    };
-    return Measure(
-        prepare, call, [](int) {}, measurements, rng);
+    return MeasureOnPlaintexts(
+        a, b,
+        [&] {
+          const auto* bytes =
+              reinterpret_cast<const unsigned char*>(plaintext_buffer_.data());
+          std::uint64_t hash = 0;
+          for (int pass = 0; pass < 6; ++pass) {
+            for (std::size_t i = 0; i < plaintext_buffer_.size(); ++i) {
+              hash = (hash ^ bytes[i]) * 0x100000001b3;
+              hash ^= hash >> 29;
+            }
+          }
+          __asm__ volatile("" : : "r"(hash) : "memory");
+        },
+        measurements, rng);
   }
 
   // The padding check and the JSON scan alone, on the decrypted plaintexts
   // of classes a and b.
   Result Scan(Class a, Class b, std::size_t measurements,
               std::mt19937_64& rng) {
+    return MeasureOnPlaintexts(
+        a, b,
+        [&] {
+          const Pkcs7Check pad = Pkcs7CheckConstantTime(plaintext_buffer_, 16);
+          CtJsonWatermark scan =
+              CtJsonScanWatermark(plaintext_buffer_, pad.unpadded_size, kAppId);
+          // Keeps the result alive without a branch on it.
+          __asm__ volatile("" : : "r"(&scan), "r"(pad.valid_mask) : "memory");
+        },
+        measurements, rng);
+  }
+
+ private:
+  static constexpr char kKey[] = "kkkkkkkkkkkkkkkk";
+
+  // Times `call`, which reads plaintext_buffer_, on the decrypted
+  // plaintexts of classes a and b, each copied into that shared buffer
+  // before its call.
+  Result MeasureOnPlaintexts(Class a, Class b,
+                             const std::function<void()>& call,
+                             std::size_t measurements, std::mt19937_64& rng) {
     const Class classes[2] = {a, b};
     auto prepare = [&](int c) {
       const Variant& variant = Pick(classes[c], rng);
       std::memcpy(plaintext_buffer_.data(), variant.plaintext.data(),
                   plaintext_buffer_.size());
     };
-    auto call = [&](int) {
-      const Pkcs7Check pad = Pkcs7CheckConstantTime(plaintext_buffer_, 16);
-      CtJsonWatermark scan =
-          CtJsonScanWatermark(plaintext_buffer_, pad.unpadded_size, kAppId);
-      // Keeps the result alive without a branch on it.
-      __asm__ volatile("" : : "r"(&scan), "r"(pad.valid_mask) : "memory");
-    };
     return Measure(
-        prepare, call, [](int) {}, measurements, rng);
+        prepare, [&](int) { call(); }, [](int) {}, measurements, rng);
   }
-
- private:
-  static constexpr char kKey[] = "kkkkkkkkkkkkkkkk";
 
   const Variant& Pick(Class c, std::mt19937_64& rng) const {
     return variants_[c][rng() % ciphertexts_];
